@@ -1,0 +1,137 @@
+//! Where route tables go.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::{RouteTable, TemplateError};
+
+/// A server whose configuration can allow exactly the routes of a [`RouteTable`].
+///
+/// Implementors write [`Emitter::name`] and [`Emitter::emit`]; [`Emitter::validate`] is
+/// optional and lets the server's own checker (`nginx -t`) reject output before it is
+/// written. The contract: everything a table's routes match is allowed, nothing else, and a
+/// route the emitter cannot translate exactly is an error naming the rule — never a
+/// silently wider pattern.
+pub trait Emitter: Send + Sync {
+    /// Name used on the command line (`--target nginx`).
+    fn name(&self) -> &str;
+
+    /// Renders the configuration files for `routes`.
+    fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError>;
+
+    /// Checks rendered output with the server itself. The default accepts everything.
+    fn validate(&self, _output: &Output, _ctx: &EmitContext) -> Result<(), EmitError> {
+        Ok(())
+    }
+}
+
+/// Settings shared by every emitter.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EmitContext {
+    /// Prefix of every name the output defines (variables, files), so that several apps
+    /// can share one server.
+    pub name: String,
+    /// The server binary used by [`Emitter::validate`]; `None` means look it up on `PATH`.
+    pub server_binary: Option<PathBuf>,
+}
+
+impl Default for EmitContext {
+    fn default() -> Self {
+        Self {
+            name: "routewall".to_owned(),
+            server_binary: None,
+        }
+    }
+}
+
+/// The files an emitter produced, in the order a user should read them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Output {
+    /// Each file, by name relative to the output directory.
+    pub files: Vec<OutputFile>,
+    /// What the user should know about the output (over-approximations, skipped rules).
+    pub warnings: Vec<String>,
+}
+
+impl Output {
+    /// Output made of `files`, with no warnings.
+    pub fn new(files: Vec<OutputFile>) -> Self {
+        Self {
+            files,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Adds warnings (builder style).
+    #[must_use]
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings.extend(warnings);
+        self
+    }
+
+    /// The file called `name`, if the emitter produced one.
+    pub fn file(&self, name: &str) -> Option<&OutputFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
+/// One rendered file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct OutputFile {
+    /// File name, relative to the output directory (`http.conf`).
+    pub name: String,
+    /// What the file is for, one line, for `--help`-style listings.
+    pub purpose: String,
+    /// The file's contents.
+    pub contents: String,
+}
+
+impl OutputFile {
+    /// A file called `name` holding `contents`.
+    pub fn new(name: impl Into<String>, purpose: impl Into<String>, contents: String) -> Self {
+        Self {
+            name: name.into(),
+            purpose: purpose.into(),
+            contents,
+        }
+    }
+}
+
+/// Why a configuration could not be produced.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// A rule cannot be expressed exactly in the target's configuration language.
+    #[error("rule `{rule}` (endpoint `{endpoint}`): {reason}")]
+    Unsupported {
+        /// The rule text.
+        rule: String,
+        /// The rule's endpoint.
+        endpoint: String,
+        /// Why it cannot be translated.
+        reason: String,
+    },
+    /// Rendering a template failed.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The server's own check rejected the output.
+    #[error("{server} rejected the generated configuration: {message}")]
+    Rejected {
+        /// The checking program (`nginx -t`).
+        server: String,
+        /// What it said, on one line.
+        message: String,
+    },
+    /// The server's checker could not be run.
+    #[error("cannot validate with `{program}`: {cause}")]
+    Validator {
+        /// The program that was tried.
+        program: String,
+        /// Why it could not run.
+        cause: String,
+    },
+}

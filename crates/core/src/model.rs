@@ -1,0 +1,274 @@
+//! The framework-neutral route model.
+//!
+//! A [`RouteTable`] keeps everything a framework knows about its routes, so an emitter can
+//! decide exactly what to allow: each rule is split into [`Segment`]s of static text and
+//! typed parameters, and every parameter carries the framework's own regex next to its
+//! converter name and arguments. Sources fill it, emitters read it, and it travels as JSON
+//! between processes (the Flask dump script) and, later, across the plugin ABI.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON schema of [`RouteTable`]; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Every route one application defines, as read by a [`crate::RouteSource`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RouteTable {
+    /// [`SCHEMA_VERSION`] of the producer.
+    pub schema_version: u32,
+    /// Name of the source that read the table (`flask`).
+    pub source: String,
+    /// The application as the user named it (`app:create_app()`).
+    pub app: String,
+    /// Framework name and version, for reports (`Flask 3.1.3`).
+    #[serde(default)]
+    pub framework: Option<String>,
+    /// Routes match on the host name (`Map(host_matching=True)`).
+    #[serde(default)]
+    pub host_matching: bool,
+    /// Routes with a subdomain can match (Flask's `subdomain_matching`).
+    #[serde(default)]
+    pub subdomain_matching: bool,
+    /// The routes, in the framework's own order.
+    pub routes: Vec<Route>,
+}
+
+impl RouteTable {
+    /// An empty table for `app`, read by `source`.
+    pub fn new(source: impl Into<String>, app: impl Into<String>) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            source: source.into(),
+            app: app.into(),
+            framework: None,
+            host_matching: false,
+            subdomain_matching: false,
+            routes: Vec::new(),
+        }
+    }
+
+    /// Adds a route (builder style).
+    #[must_use]
+    pub fn with_route(mut self, route: Route) -> Self {
+        self.routes.push(route);
+        self
+    }
+}
+
+/// One rule of the application: a path pattern plus the options that decide how it matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Route {
+    /// The handler's name (Flask's endpoint, `admin.index`).
+    pub endpoint: String,
+    /// The rule text exactly as the framework holds it (`/user/<int:id>`).
+    pub rule: String,
+    /// The rule split into static text and parameters, after the framework's own rewriting
+    /// of the rule text (Werkzeug merges `//` when `merge_slashes` is on).
+    pub segments: Vec<Segment>,
+    /// Accepted methods, upper case; `None` means any method.
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
+    /// A rule ending in `/` redirects the slash-less path to itself; a rule without one
+    /// does not match with a trailing slash. `false` makes both forms match.
+    #[serde(default = "yes")]
+    pub strict_slashes: bool,
+    /// Runs of `/` in the request are merged (with a redirect) before matching this rule.
+    #[serde(default = "yes")]
+    pub merge_slashes: bool,
+    /// Host pattern when the framework matches on host names.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Subdomain pattern when the framework matches on subdomains.
+    #[serde(default)]
+    pub subdomain: Option<String>,
+    /// The route only answers WebSocket upgrades.
+    #[serde(default)]
+    pub websocket: bool,
+    /// The route answers with a redirect to this target instead of calling a handler.
+    #[serde(default)]
+    pub redirect_to: Option<String>,
+    /// Default values the framework fills in for parameters the rule does not contain.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, serde_json::Value>,
+    /// The framework answers `OPTIONS` itself for this route.
+    #[serde(default)]
+    pub automatic_options: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Route {
+    /// A route with the framework defaults (strict and merged slashes, any method).
+    pub fn new(
+        endpoint: impl Into<String>,
+        rule: impl Into<String>,
+        segments: Vec<Segment>,
+    ) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            rule: rule.into(),
+            segments,
+            methods: None,
+            strict_slashes: true,
+            merge_slashes: true,
+            host: None,
+            subdomain: None,
+            websocket: false,
+            redirect_to: None,
+            defaults: BTreeMap::new(),
+            automatic_options: None,
+        }
+    }
+
+    /// Whether the route has no parameters.
+    pub fn is_static(&self) -> bool {
+        self.segments
+            .iter()
+            .all(|s| matches!(s, Segment::Static { .. }))
+    }
+}
+
+/// A piece of a rule: a run of literal text (it may contain `/`) or one parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Segment {
+    /// Literal text, compared byte for byte after percent-decoding.
+    Static {
+        /// The text, as Unicode.
+        text: String,
+    },
+    /// A typed parameter.
+    Param(Param),
+}
+
+impl Segment {
+    /// A literal piece of text.
+    pub fn text(text: impl Into<String>) -> Self {
+        Segment::Static { text: text.into() }
+    }
+}
+
+/// A named parameter and the converter that decides which text it accepts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Param {
+    /// The parameter's name in the rule (`id`).
+    pub name: String,
+    /// How the framework recognises and converts the value.
+    pub converter: Converter,
+}
+
+impl Param {
+    /// A parameter named `name` using `converter`.
+    pub fn new(name: impl Into<String>, converter: Converter) -> Self {
+        Self {
+            name: name.into(),
+            converter,
+        }
+    }
+}
+
+/// A framework converter, with the regex the framework itself matches values against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Converter {
+    /// Converter name as written in the rule (`int`, `path`, `default`, a custom name).
+    pub name: String,
+    /// Name of the implementing class, for reports (`IntegerConverter`).
+    #[serde(default)]
+    pub class: Option<String>,
+    /// Positional arguments from the rule (`any(a, b)` → `["a", "b"]`).
+    #[serde(default)]
+    pub args: Vec<serde_json::Value>,
+    /// Keyword arguments from the rule (`int(fixed_digits=4)`).
+    #[serde(default)]
+    pub kwargs: BTreeMap<String, serde_json::Value>,
+    /// The regex a value must match entirely, in [`Converter::dialect`].
+    pub regex: String,
+    /// Regex dialect of [`Converter::regex`].
+    #[serde(default)]
+    pub dialect: RegexDialect,
+    /// The value never contains `/` (Werkzeug's `part_isolating`); `false` for `path`.
+    #[serde(default = "yes")]
+    pub part_isolating: bool,
+    /// Match priority among dynamic rules (Werkzeug's `weight`), lower first.
+    #[serde(default)]
+    pub weight: Option<i64>,
+    /// The framework's own `to_python` may reject values the regex accepts, beyond what
+    /// the model can express (e.g. `int(max=10)`, or custom code).
+    #[serde(default)]
+    pub validates: bool,
+}
+
+impl Converter {
+    /// A converter named `name` that accepts `regex` (Python dialect, part-isolating).
+    pub fn new(name: impl Into<String>, regex: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            class: None,
+            args: Vec::new(),
+            kwargs: BTreeMap::new(),
+            regex: regex.into(),
+            dialect: RegexDialect::Python,
+            part_isolating: true,
+            weight: None,
+            validates: false,
+        }
+    }
+
+    /// Marks whether the value may contain `/` (builder style).
+    #[must_use]
+    pub fn part_isolating(mut self, yes: bool) -> Self {
+        self.part_isolating = yes;
+        self
+    }
+}
+
+/// The syntax and semantics a converter regex was written for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RegexDialect {
+    /// Python's `re` on `str`: Unicode-aware classes (`\d` is any decimal digit).
+    #[default]
+    Python,
+    /// ECMAScript (OpenAPI `pattern`).
+    Ecmascript,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_table_round_trips_through_json() {
+        let table = RouteTable::new("flask", "app").with_route(Route::new(
+            "user",
+            "/user/<int:id>",
+            vec![
+                Segment::text("/user/"),
+                Segment::Param(Param::new("id", Converter::new("int", r"\d+"))),
+            ],
+        ));
+        let json = serde_json::to_string(&table).expect("serialize");
+        let back: RouteTable = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(table, back);
+        assert!(json.contains(r#""kind":"param""#), "{json}");
+    }
+
+    #[test]
+    fn missing_options_take_framework_defaults() {
+        let route: Route = serde_json::from_str(
+            r#"{"endpoint":"i","rule":"/","segments":[{"kind":"static","text":"/"}]}"#,
+        )
+        .expect("deserialize");
+        assert!(route.strict_slashes && route.merge_slashes && route.methods.is_none());
+        assert!(route.is_static());
+    }
+}

@@ -1,0 +1,233 @@
+"""Dump a Flask application's url_map as a routewall route table (JSON).
+
+One script, two transports: routewall runs it inside its embedded interpreter when the app's
+virtualenv has the same Python version, and as `<venv>/bin/python dump_routes.py --app SPEC`
+otherwise. Both print the same envelope, so the Rust side has one parser:
+
+    {"table": {...}}                      on success
+    {"error": {"cause": "...", ...}}      when the app cannot be loaded
+
+Standard library only at module level (any Python 3.8+ can run it); Flask and Werkzeug are
+imported from the app's own environment, after it is on sys.path.
+"""
+
+import contextlib
+import json
+import os
+import re
+import sys
+import traceback
+
+SCHEMA_VERSION = 1
+
+# Werkzeug's rule grammar (werkzeug/routing/rules.py): static text, or
+# `<converter(arguments):variable>` with converter and arguments optional. A `<` that does
+# not start a parameter makes Werkzeug reject the rule, so every `<` in a bound rule is one.
+_PARAM = re.compile(
+    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<arguments>.*?)\))?:)?"
+    r"(?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>"
+)
+
+# `flask --app` splits "module:expr" on the first colon that is not part of a Windows drive
+# or path ("C:\\x", "c:/x").
+_APP_SPLIT = re.compile(r":(?![\\/])")
+
+
+class AppError(Exception):
+    """The application could not be loaded; the message is one line."""
+
+
+def one_line(exc):
+    text = " ".join(str(exc).split())
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send everything the app prints while loading to stderr, at the file-descriptor level
+    too, so that stdout carries nothing but routewall's own output."""
+    sys.stdout.flush()
+    saved_fd = os.dup(1)
+    saved_stdout = sys.stdout
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_fd, 1)
+        os.close(saved_fd)
+        sys.stdout = saved_stdout
+
+
+def activate(site_dirs, include_system_site_packages):
+    """Make an embedded interpreter see a virtualenv as its own Python would: the venv's
+    site-packages (with .pth files) and, unless pyvenv.cfg allows it, not the base ones."""
+    import site
+
+    if not include_system_site_packages:
+        base = {os.path.realpath(p) for p in site.getsitepackages()}
+        base.add(os.path.realpath(site.getusersitepackages()))
+        sys.path[:] = [p for p in sys.path if os.path.realpath(p) not in base]
+    for path in site_dirs:
+        site.addsitedir(path)
+
+
+def load_app(spec, working_dir):
+    """Find the app as `flask --app SPEC` does: Flask's own prepare_import puts the module's
+    directory first on sys.path (ahead of PYTHONPATH and site-packages), and its
+    find_best_app / find_app_by_string apply Flask's search order and call factories."""
+    try:
+        from flask.cli import find_app_by_string, find_best_app, prepare_import
+    except ImportError as exc:
+        raise AppError(f"Flask is not importable in this environment ({one_line(exc)})") from None
+
+    path, name = (_APP_SPLIT.split(spec, maxsplit=1) + [None])[:2]
+    module_name = prepare_import(os.path.join(working_dir, path))
+    try:
+        __import__(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name.split(".")[0] or exc.name == module_name:
+            raise AppError(
+                f"no module `{module_name}` in {working_dir}, PYTHONPATH or site-packages"
+            ) from None
+        raise
+    module = sys.modules[module_name]
+    return find_best_app(module) if name is None else find_app_by_string(module, name)
+
+
+def rejects_in_code(conv):
+    """Whether the converter's to_python may refuse a value its regex matched. Werkzeug's
+    own string, path, any and uuid converters never do (uuid.UUID accepts every match of
+    the uuid regex); custom code may do anything."""
+    from werkzeug import routing
+
+    if type(conv) in (routing.IntegerConverter, routing.FloatConverter):
+        return rejects_number(conv)
+    accepting = (routing.UnicodeConverter, routing.PathConverter, routing.AnyConverter, routing.UUIDConverter)
+    if type(conv) in accepting:
+        return False
+    return type(conv).to_python is not routing.BaseConverter.to_python
+
+
+def converter_of(rule, variable, converter, arguments):
+    """The converter object Werkzeug uses for this parameter, built through the public
+    Rule.get_converter, and what routewall needs to know about it."""
+    from werkzeug.routing import parse_converter_args
+
+    args, kwargs = parse_converter_args(arguments or "")
+    conv = rule.get_converter(variable, converter or "default", args, kwargs)
+    return {
+        "name": converter or "default",
+        "class": type(conv).__name__,
+        "args": [jsonable(a) for a in args],
+        "kwargs": {k: jsonable(v) for k, v in kwargs.items()},
+        "regex": conv.regex,
+        "dialect": "python",
+        "part_isolating": bool(conv.part_isolating),
+        "weight": conv.weight,
+        "validates": rejects_in_code(conv),
+    }
+    return info
+
+
+def rejects_number(conv):
+    """Werkzeug's int and float converters match `\\d+` and check fixed_digits, min and max
+    in to_python. Werkzeug checks a rule's methods before its converters, so such a value
+    is still answered (405) for another method: at path level the regex alone is exact."""
+    return bool(getattr(conv, "fixed_digits", 0)) or conv.min is not None or conv.max is not None
+
+
+def segments_of(rule):
+    """Split the rule the way Werkzeug compiles it (after merging slashes)."""
+    text = re.sub("/{2,}", "/", rule.rule) if rule.merge_slashes else rule.rule
+    segments, pos = [], 0
+    for m in _PARAM.finditer(text):
+        if m.start() > pos:
+            segments.append({"kind": "static", "text": text[pos : m.start()]})
+        conv = converter_of(rule, m["variable"], m["converter"], m["arguments"])
+        segments.append({"kind": "param", "name": m["variable"], "converter": conv})
+        pos = m.end()
+    if pos < len(text):
+        segments.append({"kind": "static", "text": text[pos:]})
+    return segments
+
+
+def jsonable(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def route_of(rule):
+    redirect = rule.redirect_to
+    return {
+        "endpoint": str(rule.endpoint),
+        "rule": rule.rule,
+        "segments": segments_of(rule),
+        "methods": sorted(rule.methods) if rule.methods is not None else None,
+        "strict_slashes": bool(rule.strict_slashes),
+        "merge_slashes": bool(rule.merge_slashes),
+        "host": rule.host,
+        "subdomain": rule.subdomain or None,
+        "websocket": bool(rule.websocket),
+        "redirect_to": None if redirect is None else (redirect if isinstance(redirect, str) else repr(redirect)),
+        "defaults": jsonable(rule.defaults or {}),
+        "automatic_options": getattr(rule, "provide_automatic_options", None),
+    }
+
+
+def table_of(app, spec):
+    try:
+        from importlib.metadata import version
+
+        framework = f"Flask {version('flask')}"
+    except Exception:  # the version is for reports only
+        framework = "Flask"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": "flask",
+        "app": spec,
+        "framework": framework,
+        "host_matching": bool(app.url_map.host_matching),
+        "subdomain_matching": bool(getattr(app, "subdomain_matching", False)),
+        "routes": [route_of(rule) for rule in app.url_map.iter_rules()],
+    }
+
+
+def dump(spec, working_dir):
+    """Load the app and return the JSON envelope as a string. Never raises: anything the
+    app does while loading, SystemExit included, becomes an error envelope."""
+    try:
+        with stdout_to_stderr():
+            app = load_app(spec, working_dir)
+            table = table_of(app, spec)
+        return json.dumps({"table": table})
+    except AppError as exc:
+        return json.dumps({"error": {"cause": str(exc), "traceback": ""}})
+    except BaseException as exc:  # noqa: B902 - an app may sys.exit() or raise anything
+        return json.dumps({"error": {"cause": one_line(exc), "traceback": traceback.format_exc()}})
+
+
+def main(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--working-dir", default=os.getcwd())
+    opts = parser.parse_args(argv)
+    sys.stdout.write(dump(opts.app, opts.working_dir))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as a file, sys.path[0] is this script's temporary directory, so nothing in the
+    # app's directory can shadow the standard library modules imported above.
+    sys.exit(main(sys.argv[1:]))

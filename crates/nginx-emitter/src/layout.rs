@@ -1,0 +1,389 @@
+//! Turning a route table into the allowlist's structure: exact paths for a hash, and
+//! anchored regexes grouped by first path segment.
+//!
+//! Why this shape (measured in `shared/nginx-bench.md`): nginx tries regexes one after
+//! another, but looks up exact `map` keys in a hash. So every static path goes into one
+//! hash, and dynamic routes are split by their first literal segment, which a second hash
+//! turns into the name of a per-group `map`. nginx evaluates `map` variables lazily, so a
+//! request only runs the regexes of its own group: the per-request cost stays flat as the
+//! app grows, instead of growing with the number of routes as a list of regex locations
+//! does. Within a group, routes are factored into one trie-shaped regex per ≤ 4000 bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use routewall_core::{Route, RouteTable, Segment};
+
+use crate::pattern::{self, Definitions, Fragment, Untranslatable};
+
+/// nginx rejects a directive parameter over 4094 bytes; keep well below it.
+pub(crate) const MAX_REGEX_BYTES: usize = 4000;
+
+/// The allowlist, ready to print.
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    /// Exact paths, for the hash.
+    pub(crate) statics: BTreeSet<String>,
+    /// Groups keyed by the ASCII-lowercased first segment (nginx's hash ignores case; the
+    /// group's regexes do not).
+    pub(crate) groups: BTreeMap<String, Vec<String>>,
+    /// Regexes for URIs whose first segment names no group (or that have one segment).
+    pub(crate) fallback: Vec<String>,
+    /// Routes left out on purpose, with the reason.
+    pub(crate) skipped: Vec<String>,
+    /// Things the user should know about (over-approximations).
+    pub(crate) warnings: Vec<String>,
+}
+
+/// One path a route accepts, as segment tokens (`/users`, `/\d+`). A token that holds a
+/// slash-crossing parameter runs to the end of the path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Variant {
+    tokens: Vec<Token>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Token {
+    regex: Fragment,
+    /// The token's text when it holds no parameter.
+    literal: Option<String>,
+    /// Holds a parameter that may contain `/` (Werkzeug's `path`), so the token runs to
+    /// the end of the rule.
+    crosses: bool,
+}
+
+/// Where a variant can match, by the first segment of the request path.
+enum Placement {
+    /// Only paths with exactly one segment (no group key).
+    Fallback,
+    /// Only paths whose first segment is this literal.
+    Group(String),
+    /// Any path: the first segment is a parameter.
+    Everywhere,
+}
+
+/// Builds the layout, or names the first rule that cannot be translated exactly.
+pub(crate) fn build(table: &RouteTable) -> Result<Layout, (String, String, String)> {
+    let mut layout = Layout::default();
+    let mut defs = Definitions::default();
+    let mut dynamic: Vec<(Placement, Variant)> = Vec::new();
+    let mut lowered_statics: BTreeSet<String> = BTreeSet::new();
+
+    for route in &table.routes {
+        if let Some(reason) = dead_reason(table, route) {
+            layout.skipped.push(format!(
+                "{} ({}): {reason}",
+                route.rule.escape_debug(),
+                route.endpoint.escape_debug()
+            ));
+            continue;
+        }
+        if table.host_matching || (table.subdomain_matching && route.subdomain.is_some()) {
+            layout.warnings.push(format!(
+                "rule `{}` only matches some hosts; it is allowed on every host the include serves",
+                route.rule.escape_debug()
+            ));
+        }
+        for param in route.segments.iter().filter_map(|s| match s {
+            Segment::Param(p) if p.converter.validates => Some(p),
+            _ => None,
+        }) {
+            // Werkzeug's to_python may refuse values the regex admits (`int(max=10)`,
+            // custom code), but only after the method check: for another method the app
+            // still answers (405), so at path level the regex is the exact boundary. With
+            // method enforcement this becomes an over-approximation; say so now.
+            layout.warnings.push(format!(
+                "rule `{}`: converter `{}` of `{}` checks values in code; values its regex matches pass nginx and are refused by the app",
+                route.rule.escape_debug(),
+                param.converter.name,
+                param.name
+            ));
+        }
+        let variants = variants(route, &mut defs).map_err(|Untranslatable(reason)| {
+            (route.rule.clone(), route.endpoint.clone(), reason)
+        })?;
+        for variant in variants {
+            if let Some(path) = variant.static_path() {
+                // The hash folds ASCII case; a second path that differs only in case cannot
+                // be a key too, so it is matched by regex instead.
+                if hashable(&path) && lowered_statics.insert(path.to_ascii_lowercase()) {
+                    layout.statics.insert(path);
+                    continue;
+                }
+                if layout.statics.contains(&path) {
+                    continue;
+                }
+            }
+            dynamic.push((variant.placement(), variant));
+        }
+    }
+
+    let mut everywhere = Vec::new();
+    let mut fallback = Vec::new();
+    let mut groups: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
+    for (placement, variant) in dynamic {
+        match placement {
+            Placement::Fallback => fallback.push(variant),
+            Placement::Group(key) => groups.entry(key).or_default().push(variant),
+            Placement::Everywhere => everywhere.push(variant),
+        }
+    }
+    for (key, mut members) in groups {
+        members.extend(everywhere.iter().cloned());
+        let regexes = regexes(members, &defs)
+            .map_err(|reason| (format!("/{key}/…"), String::new(), reason))?;
+        layout.groups.insert(key, regexes);
+    }
+    fallback.extend(everywhere);
+    layout.fallback =
+        regexes(fallback, &defs).map_err(|reason| ("/…".to_owned(), String::new(), reason))?;
+    Ok(layout)
+}
+
+/// Rules the app can never match, so allowing them would only widen the allowlist.
+fn dead_reason(table: &RouteTable, route: &Route) -> Option<&'static str> {
+    let has_subdomain = route.subdomain.as_deref().is_some_and(|s| !s.is_empty());
+    if has_subdomain && !table.subdomain_matching && !table.host_matching {
+        return Some("subdomain rule in an app without subdomain matching never matches");
+    }
+    None
+}
+
+/// Static text that can be a `map` key and value as it is: no `$` (values expand
+/// variables) and no control characters (kept out of the config file).
+fn hashable(path: &str) -> bool {
+    !path.bytes().any(|b| b == b'$' || b < 0x20 || b == 0x7f) && path.len() < 1024
+}
+
+impl Variant {
+    fn static_path(&self) -> Option<String> {
+        self.tokens
+            .iter()
+            .map(|t| t.literal.as_deref())
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| parts.concat())
+    }
+
+    fn placement(&self) -> Placement {
+        match self.tokens.as_slice() {
+            [first, _second, ..] => match &first.literal {
+                Some(text) => {
+                    let key = text.trim_start_matches('/');
+                    if key.is_empty() || !hashable(key) {
+                        Placement::Fallback
+                    } else {
+                        Placement::Group(key.to_ascii_lowercase())
+                    }
+                }
+                None => Placement::Everywhere,
+            },
+            // One token: either one segment, or a slash-crossing parameter from the start.
+            [only] if only.crosses => Placement::Everywhere,
+            _ => Placement::Fallback,
+        }
+    }
+}
+
+/// The paths `route` accepts: the rule itself, plus the trailing-slash twin Werkzeug
+/// answers (a redirect under strict slashes, a match without them).
+fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<Variant>, Untranslatable> {
+    let tokens = tokens(route, defs)?;
+    let text_ends_with_slash =
+        matches!(route.segments.last(), Some(Segment::Static { text }) if text.ends_with('/'));
+    let mut out = vec![Variant {
+        tokens: tokens.clone(),
+    }];
+    if text_ends_with_slash {
+        // `/docs/` also answers `/docs` (308 when strict, a match otherwise).
+        if let Some(shorter) = without_trailing_slash(&tokens) {
+            out.push(Variant { tokens: shorter });
+        }
+    } else if !route.strict_slashes {
+        let mut longer = tokens;
+        longer.push(Token {
+            regex: Fragment("/".to_owned()),
+            literal: Some("/".to_owned()),
+            crosses: false,
+        });
+        out.push(Variant { tokens: longer });
+    }
+    Ok(out)
+}
+
+fn without_trailing_slash(tokens: &[Token]) -> Option<Vec<Token>> {
+    let mut shorter = tokens.to_vec();
+    let last = shorter.last_mut()?;
+    if last.literal.as_deref() == Some("/") {
+        shorter.pop();
+    } else {
+        // A slash-crossing token that ends in the rule's final `/`.
+        let text = last.regex.0.strip_suffix('/')?.to_owned();
+        last.regex = Fragment(text);
+        last.literal = last
+            .literal
+            .as_ref()
+            .and_then(|l| l.strip_suffix('/').map(str::to_owned));
+    }
+    if shorter.is_empty() || shorter.iter().all(|t| t.literal.as_deref() == Some("")) {
+        return None;
+    }
+    Some(shorter)
+}
+
+/// Splits a route into segment tokens, translating each parameter.
+fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untranslatable> {
+    let mut out: Vec<Token> = Vec::new();
+    let mut current: Option<Token> = None;
+    for segment in &route.segments {
+        match segment {
+            Segment::Static { text } => {
+                for (i, piece) in text.split('/').enumerate() {
+                    let crossing = current.as_ref().is_some_and(|t| t.crosses);
+                    if i > 0 && !crossing {
+                        if let Some(done) = current.take() {
+                            out.push(done);
+                        }
+                        current = Some(Token {
+                            regex: Fragment("/".to_owned()),
+                            literal: Some("/".to_owned()),
+                            crosses: false,
+                        });
+                    } else if i > 0 {
+                        let token = current.get_or_insert_with(Token::empty);
+                        token.append_literal("/");
+                    }
+                    if !piece.is_empty() {
+                        current
+                            .get_or_insert_with(Token::empty)
+                            .append_literal(piece);
+                    }
+                }
+            }
+            Segment::Param(param) => {
+                let conv = &param.converter;
+                let fragment = pattern::converter(&conv.regex, conv.part_isolating, defs).map_err(
+                    |Untranslatable(e)| Untranslatable(format!("parameter `{}`: {e}", param.name)),
+                )?;
+                let token = current.get_or_insert_with(Token::empty);
+                token.regex.0.push_str("(?:");
+                token.regex.0.push_str(&fragment.0);
+                token.regex.0.push(')');
+                token.literal = None;
+                token.crosses |= !conv.part_isolating;
+            }
+        }
+    }
+    if let Some(done) = current {
+        out.push(done);
+    }
+    if out
+        .first()
+        .is_some_and(|t| t.literal.as_deref().is_some_and(|l| !l.starts_with('/')))
+    {
+        return Err(Untranslatable(
+            "the rule does not start with `/`".to_owned(),
+        ));
+    }
+    Ok(out)
+}
+
+impl Token {
+    fn empty() -> Self {
+        Token {
+            regex: Fragment::default(),
+            literal: Some(String::new()),
+            crosses: false,
+        }
+    }
+
+    fn append_literal(&mut self, text: &str) {
+        self.regex.0.push_str(&pattern::literal(text));
+        if let Some(l) = self.literal.as_mut() {
+            l.push_str(text);
+        }
+    }
+}
+
+/// Factors variants into anchored regexes of at most [`MAX_REGEX_BYTES`] each.
+fn regexes(mut variants: Vec<Variant>, defs: &Definitions) -> Result<Vec<String>, String> {
+    variants.sort();
+    variants.dedup();
+    let mut out = Vec::new();
+    let mut chunk: Vec<Variant> = Vec::new();
+    let mut size = 0;
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    for variant in variants {
+        let body: usize = variant.tokens.iter().map(|t| t.regex.0.len() + 4).sum();
+        let new_defs: usize = variant
+            .tokens
+            .iter()
+            .flat_map(|t| Definitions::used_by(&t.regex))
+            .filter(|id| !used.contains(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|id| defs.cost(id))
+            .sum();
+        if !chunk.is_empty() && size + body + new_defs + 32 > MAX_REGEX_BYTES {
+            out.push(finish(&chunk, defs));
+            chunk.clear();
+            used.clear();
+            size = 0;
+        }
+        size += body
+            + variant
+                .tokens
+                .iter()
+                .flat_map(|t| Definitions::used_by(&t.regex))
+                .filter(|id| used.insert(*id))
+                .map(|id| defs.cost(id))
+                .sum::<usize>();
+        chunk.push(variant);
+    }
+    if !chunk.is_empty() {
+        out.push(finish(&chunk, defs));
+    }
+    if let Some(long) = out.iter().find(|r| r.len() > MAX_REGEX_BYTES) {
+        return Err(format!(
+            "a route's pattern needs {} bytes, over nginx's limit",
+            long.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Prints sorted variants as one trie-shaped regex: `^/a(?:/b\z|/\d+\z)`.
+fn finish(variants: &[Variant], defs: &Definitions) -> String {
+    let paths: Vec<&[Token]> = variants.iter().map(|v| v.tokens.as_slice()).collect();
+    let mut body = String::from("^");
+    trie(&paths, &mut body);
+    defs.finish(&body)
+}
+
+fn trie(paths: &[&[Token]], out: &mut String) {
+    // Group the (sorted) paths by their first token; an empty path ends here.
+    let mut alternatives: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < paths.len() {
+        let Some(head) = paths[i].first() else {
+            alternatives.push("\\z".to_owned());
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while j < paths.len() && paths[j].first() == Some(head) {
+            j += 1;
+        }
+        let tails: Vec<&[Token]> = paths[i..j].iter().map(|p| &p[1..]).collect();
+        let mut alt = head.regex.0.clone();
+        trie(&tails, &mut alt);
+        alternatives.push(alt);
+        i = j;
+    }
+    alternatives.dedup();
+    if alternatives.len() == 1 {
+        out.push_str(&alternatives[0]);
+    } else {
+        out.push_str("(?:");
+        out.push_str(&alternatives.join("|"));
+        out.push(')');
+    }
+}

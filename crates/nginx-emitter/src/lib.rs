@@ -1,0 +1,198 @@
+//! The NGINX emitter: an include that lets exactly an app's routes through.
+//!
+//! The output is two files:
+//! * `http.conf`, included once inside `http { }`: `map` blocks that compute
+//!   `$routewall_allowed` from `$uri`;
+//! * `location.conf`, included first in every location that passes requests to the app:
+//!   `if ($routewall_allowed = 0) { return 404; }`.
+//!
+//! This shape leaves the user's own locations alone: a generated `location /` would collide
+//! with theirs, and a regex catch-all would shadow the prefix locations nginx serves itself
+//! (`/static/`, the ACME challenge, a custom 404 page). See [`layout`](crate) for why exact
+//! paths live in a hash and dynamic routes in per-segment groups.
+//!
+//! # Example
+//!
+//! ```
+//! use routewall_core::{Converter, EmitContext, Emitter, Param, Route, RouteTable, Segment};
+//! use routewall_nginx_emitter::NginxEmitter;
+//!
+//! let table = RouteTable::new("flask", "app")
+//!     .with_route(Route::new("index", "/", vec![Segment::text("/")]))
+//!     .with_route(Route::new("user", "/user/<int:id>", vec![
+//!         Segment::text("/user/"),
+//!         Segment::Param(Param::new("id", Converter::new("int", r"\d+"))),
+//!     ]));
+//! let output = NginxEmitter.emit(&table, &EmitContext::default())?;
+//! let http = &output.file("http.conf").expect("always written").contents;
+//! assert!(http.contains(r#""\user" $routewall_group_1;"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod layout;
+mod pattern;
+mod quote;
+mod validate;
+
+use routewall_core::{
+    EmitContext, EmitError, Emitter, EmitterEntry, Output, OutputFile, RouteTable, Templates,
+};
+use serde::Serialize;
+
+/// Built-in templates, by name.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("nginx/http.conf", include_str!("../templates/http.conf")),
+    (
+        "nginx/location.conf",
+        include_str!("../templates/location.conf"),
+    ),
+];
+
+/// Writes NGINX allowlists (`--target nginx`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NginxEmitter;
+
+inventory::submit! {
+    EmitterEntry {
+        name: "nginx",
+        summary: "NGINX: http.conf (maps, once in http {}) + location.conf (one line per app location)",
+        make: || Box::new(NginxEmitter),
+    }
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    version: &'a str,
+    source: String,
+    app: String,
+    framework: Option<String>,
+    prefix: &'a str,
+    counts: Counts,
+    skipped: Vec<String>,
+    warnings: Vec<String>,
+    hash_max_size: usize,
+    hash_bucket_size: usize,
+    statics: Vec<String>,
+    groups: Vec<Group>,
+    fallback: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    routes: usize,
+    statics: usize,
+    groups: usize,
+    regexes: usize,
+}
+
+#[derive(Serialize)]
+struct Group {
+    id: usize,
+    key: String,
+    regexes: Vec<String>,
+}
+
+impl Emitter for NginxEmitter {
+    fn name(&self) -> &str {
+        "nginx"
+    }
+
+    fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError> {
+        if ctx.name.is_empty()
+            || !ctx
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(EmitError::Unsupported {
+                rule: String::new(),
+                endpoint: String::new(),
+                reason: format!(
+                    "name `{}` must be letters, digits and `_`",
+                    ctx.name.escape_debug()
+                ),
+            });
+        }
+        let layout =
+            layout::build(routes).map_err(|(rule, endpoint, reason)| EmitError::Unsupported {
+                rule,
+                endpoint,
+                reason,
+            })?;
+        let context = context(routes, ctx, &layout);
+        let templates = Templates::builtin(TEMPLATES)?;
+        let http = templates.render("nginx/http.conf", &context)?;
+        let location = templates.render("nginx/location.conf", &context)?;
+        let files = vec![
+            OutputFile::new("http.conf", "include once inside http { }", http),
+            OutputFile::new(
+                "location.conf",
+                "include first in each location that passes requests to the app",
+                location,
+            ),
+        ];
+        Ok(Output::new(files).with_warnings(layout.warnings))
+    }
+
+    fn validate(&self, output: &Output, ctx: &EmitContext) -> Result<(), EmitError> {
+        validate::nginx_t(output, ctx)
+    }
+}
+
+fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layout) -> Context<'a> {
+    let groups: Vec<Group> = layout
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, (key, regexes))| Group {
+            id: i + 1,
+            // A leading backslash makes map read the key literally (`default`, `~x`).
+            key: quote::token(&format!("\\{key}")),
+            regexes: regexes
+                .iter()
+                .map(|r| quote::token(&format!("~{r}")))
+                .collect(),
+        })
+        .collect();
+    let fallback: Vec<String> = layout
+        .fallback
+        .iter()
+        .map(|r| quote::token(&format!("~{r}")))
+        .collect();
+    let regexes = fallback.len() + groups.iter().map(|g| g.regexes.len()).sum::<usize>();
+    let keys = layout.statics.len() + groups.len();
+    let longest = layout
+        .statics
+        .iter()
+        .map(String::len)
+        .chain(layout.groups.keys().map(String::len))
+        .max()
+        .unwrap_or(0);
+    Context {
+        version: env!("CARGO_PKG_VERSION"),
+        source: quote::comment(&routes.source),
+        app: quote::comment(&routes.app),
+        framework: routes.framework.as_deref().map(quote::comment),
+        prefix: &ctx.name,
+        counts: Counts {
+            routes: routes.routes.len(),
+            statics: layout.statics.len(),
+            groups: groups.len(),
+            regexes,
+        },
+        skipped: layout.skipped.iter().map(|s| quote::comment(s)).collect(),
+        warnings: layout.warnings.iter().map(|s| quote::comment(s)).collect(),
+        hash_max_size: (4 * keys).next_power_of_two().max(2048),
+        hash_bucket_size: hash_bucket_size(longest),
+        statics: layout.statics.iter().map(|s| quote::token(s)).collect(),
+        groups,
+        fallback,
+    }
+}
+
+/// nginx's hash needs a bucket to hold one element (a pointer, the key padded to 8) plus
+/// a terminating pointer; twice that leaves it room to pick a small table.
+fn hash_bucket_size(longest_key: usize) -> usize {
+    let element = 8 + (longest_key + 2).div_ceil(8) * 8;
+    (2 * element + 8).next_power_of_two().max(64)
+}

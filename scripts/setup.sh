@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what routewall's build, tests and demo need on a Debian machine with Rust and
+# Python 3: nginx, libpython (pyo3 links it), python3-venv, and a venv (.venv) with the
+# pinned Flask from tests/requirements.txt. Safe to run again; it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if command -v dpkg >/dev/null 2>&1; then
+  # pyo3 links libpython; Debian's python3 ships the linkable .so in libpython3-dev.
+  if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+    dpkg -s libpython3-dev >/dev/null 2>&1 || missing+=(libpython3-dev)
+    dpkg -s python3-venv >/dev/null 2>&1 || missing+=(python3-venv)
+  fi
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} with apt-get" >&2
+  sudo_=""
+  [ "$(id -u)" -eq 0 ] || sudo_=sudo
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $(python3 --version)" >&2
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh) and runs every test: unit tests, and the CLI tests that drive
+# real Flask apps and a real nginx on 127.0.0.1. Prints the differential figures at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+rm -f target/differential-report.txt
+export ROUTEWALL_TEST_VENV="$PWD/.venv"
+cargo test --workspace --locked
+echo
+echo "Differential test (nginx with routewall's output vs Werkzeug's router):"
+sed 's/ | /\n    /g' target/differential-report.txt

@@ -1,0 +1,112 @@
+//! Command-line interface definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Serve only the routes your app defines.
+///
+/// routewall reads an application's route table and writes a web-server configuration that
+/// lets exactly those routes through; everything else gets a 404 from the server itself.
+#[derive(Debug, Parser)]
+#[command(name = "routewall", version, long_version = long_version(), about, long_about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+fn long_version() -> &'static str {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        "\nembedded Python: ",
+        env!("ROUTEWALL_PYTHON_BUILD")
+    )
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Write the server configuration that allows exactly the app's routes.
+    Generate(GenerateArgs),
+    /// Print the route table the source reads.
+    Routes(RoutesArgs),
+    /// Inspect the sources and targets routewall knows.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+/// Which app to read.
+#[derive(Debug, Args)]
+pub(crate) struct SourceArgs {
+    /// Where routes come from (`routewall plugins list` shows the choices).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) source: String,
+    /// The app, as `flask --app` takes it: `module`, `module:name`, `module:create_app()`,
+    /// `module:create_app("arg")` or `path/to/app.py`. Looked up from the current directory
+    /// first, then PYTHONPATH, then the environment's site-packages.
+    #[arg(long, value_name = "APP")]
+    pub(crate) app: String,
+    /// The app's virtualenv. Default: $VIRTUAL_ENV, else ./.venv, else the Python routewall
+    /// embeds. A venv of another Python version is read with its own interpreter.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) venv: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// The server to configure (`nginx`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) target: String,
+    /// Directory to write into; created if missing. For nginx: http.conf and location.conf.
+    /// Files are replaced atomically, and only after the whole output passed validation.
+    #[arg(long, short, value_name = "DIR")]
+    pub(crate) output: PathBuf,
+    /// Prefix of every variable the output defines, so several apps can share one server.
+    #[arg(long, value_name = "NAME", default_value = "routewall")]
+    pub(crate) name: String,
+    /// The server binary used to validate the output (`nginx -t`). Default: on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) server_binary: Option<PathBuf>,
+    /// Write without asking the server to check the output first.
+    #[arg(long)]
+    pub(crate) no_validate: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RoutesArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// Output format: an aligned table, or the route model as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginsCommand {
+    /// List every registered source and target.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// For programs; stdout holds only JSON.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

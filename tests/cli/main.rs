@@ -1,0 +1,9 @@
+//! Integration tests of the `routewall` binary against real Flask apps and a real nginx.
+//!
+//! They need the test venv (`scripts/test.sh` creates `.venv` with Flask) and nginx; both
+//! are installed by `scripts/test.sh`, which `.ci/run` calls.
+
+mod differential;
+mod errors;
+mod generate;
+mod support;

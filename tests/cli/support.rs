@@ -1,0 +1,190 @@
+//! What the CLI tests share: the built binary, the test venv, fixture apps and a real nginx.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture app's directory.
+pub(crate) fn app_dir(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/apps").join(name)
+}
+
+/// The venv with Flask that `scripts/test.sh` creates (`ROUTEWALL_TEST_VENV` overrides).
+pub(crate) fn venv() -> PathBuf {
+    let venv =
+        std::env::var_os("ROUTEWALL_TEST_VENV").map_or_else(|| repo().join(".venv"), PathBuf::from);
+    assert!(
+        venv.join("pyvenv.cfg").is_file(),
+        "no test venv at {} — run scripts/test.sh, or set ROUTEWALL_TEST_VENV",
+        venv.display()
+    );
+    venv
+}
+
+/// `routewall ARGS` run from `dir`, with the test venv and no inherited VIRTUAL_ENV.
+pub(crate) fn routewall(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_routewall"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("VIRTUAL_ENV")
+        .env("VIRTUAL_ENV", venv())
+        .stdin(Stdio::null())
+        .output()
+        .expect("routewall runs")
+}
+
+/// Text of a process's stderr.
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Generates the nginx allowlist for `app` (run from `dir`) into a fresh directory.
+pub(crate) fn generate(dir: &Path, app: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = routewall(
+        dir,
+        &[
+            "generate",
+            "--source",
+            "flask",
+            "--app",
+            app,
+            "--target",
+            "nginx",
+            "--output",
+            out.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        result.status.success(),
+        "generate {app} failed: {}",
+        stderr(&result)
+    );
+    out
+}
+
+/// The nginx binary (`ROUTEWALL_TEST_NGINX` overrides).
+pub(crate) fn nginx_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ROUTEWALL_TEST_NGINX") {
+        return PathBuf::from(path);
+    }
+    [
+        "/usr/sbin/nginx",
+        "/usr/local/sbin/nginx",
+        "/usr/local/nginx/sbin/nginx",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+    .expect("nginx is not installed (scripts/test.sh installs it with apt-get)")
+}
+
+/// A real nginx on 127.0.0.1 with its own prefix directory, stopped on drop.
+pub(crate) struct Nginx {
+    pub(crate) port: u16,
+    child: Child,
+    _prefix: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Starts nginx with `http_extra` inside `http {}` and `server_body` inside the server
+    /// block; `PORT` in either is replaced by the port it listens on.
+    pub(crate) fn start(http_extra: &str, server_body: &str) -> Nginx {
+        let prefix = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let p = prefix.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {p}/body;\n    proxy_temp_path {p}/proxy;\n{http_extra}\n    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n{server_body}\n    }}\n}}\n"
+        )
+        .replace("PORT", &port.to_string());
+        let conf_path = prefix.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("write nginx.conf");
+        let test = Command::new(nginx_binary())
+            .args(["-t", "-p"])
+            .arg(prefix.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(prefix.path().join("error.log"))
+            .output()
+            .expect("nginx -t runs");
+        assert!(test.status.success(), "nginx -t failed: {}", stderr(&test));
+        let child = Command::new(nginx_binary())
+            .arg("-p")
+            .arg(prefix.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(prefix.path().join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nginx starts");
+        wait_for_port(port);
+        Nginx {
+            port,
+            child,
+            _prefix: prefix,
+        }
+    }
+
+    /// nginx serving the allowlist in `out` in front of `location / { return 200 }`.
+    pub(crate) fn with_allowlist(out: &Path) -> Nginx {
+        let o = out.display();
+        Nginx::start(
+            &format!("    include {o}/http.conf;"),
+            &format!(
+                "        location / {{\n            include {o}/location.conf;\n            return 200 \"passed\\n\";\n        }}"
+            ),
+        )
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind")
+        .port()
+}
+
+/// Waits until something listens on `port`.
+pub(crate) fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Status code of `GET path` (raw request target) on 127.0.0.1:port.
+pub(crate) fn get_status(port: u16, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
