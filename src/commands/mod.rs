@@ -24,5 +24,12 @@ fn load_routes(registry: &Registry, args: &SourceArgs) -> Result<RouteTable> {
     let source = registry.source(&args.source)?;
     let cwd = std::env::current_dir()?;
     let ctx = SourceContext::new(&args.app, cwd).with_venv(args.venv.clone());
-    Ok(source.load(&ctx)?)
+    let table = source.load(&ctx)?;
+    eprintln!(
+        "read {} routes of `{}` with {}",
+        table.routes.len(),
+        table.app,
+        table.read_by.as_deref().unwrap_or(&args.source)
+    );
+    Ok(table)
 }

@@ -111,3 +111,8 @@ fn validating_converters_are_exact_at_path_level() {
     // at path level the converter regex alone is exact.
     assert_exact_on_canonical(&app_dir("validating"), "app", "validating");
 }
+
+#[test]
+fn large_app_with_split_regexes_is_exact() {
+    assert_exact_on_canonical(&app_dir("large"), "app", "large (332 rules)");
+}

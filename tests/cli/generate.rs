@@ -1,6 +1,6 @@
 //! `generate`, `routes` and `plugins` on working apps.
 
-use crate::support::{Nginx, app_dir, generate, get_status, routewall, stderr};
+use crate::support::{Nginx, app_dir, generate, get, get_status, routewall, stderr};
 
 #[test]
 fn console_and_scanner_paths_get_nginx_404_and_routes_pass() {
@@ -59,11 +59,12 @@ fn both_python_transports_read_the_same_table() {
             .output()
             .expect("runs");
         assert!(out.status.success(), "{mode}: {}", stderr(&out));
-        String::from_utf8(out.stdout).expect("utf-8")
+        assert!(stderr(&out).contains(if mode == "in-process" { "with embedded Python" } else { "bin/python" }));
+        routes_of(&out.stdout)
     };
     let in_process = read("in-process");
-    assert!(in_process.contains("\"/user/<username>\""));
-    assert_eq!(in_process, read("subprocess"));
+    assert!(in_process.to_string().contains("\"/user/<username>\""));
+    assert!(in_process == read("subprocess"), "the two transports disagree");
 }
 
 #[test]
@@ -110,4 +111,81 @@ fn version_names_the_embedded_python() {
     let result = routewall(&app_dir("basic"), &["--version"]);
     let text = String::from_utf8_lossy(&result.stdout);
     assert!(text.contains("embedded Python: Python 3."), "{text}");
+}
+
+#[test]
+fn nginx_owned_locations_and_the_custom_404_page_keep_working() {
+    let out = generate(&app_dir("basic"), "app");
+    let site = tempfile::tempdir().expect("tempdir");
+    let s = site.path();
+    std::fs::create_dir_all(s.join("static")).expect("mkdir");
+    std::fs::create_dir_all(s.join("acme/.well-known/acme-challenge")).expect("mkdir");
+    std::fs::create_dir_all(s.join("errors")).expect("mkdir");
+    std::fs::write(s.join("static/only-nginx.css"), "body {}").expect("write");
+    std::fs::write(s.join("acme/.well-known/acme-challenge/token123"), "proof").expect("write");
+    std::fs::write(s.join("errors/404.html"), "custom not found").expect("write");
+    let (o, s) = (out.path().display(), s.display());
+    let nginx = Nginx::start(
+        &format!("    include {o}/http.conf;"),
+        &format!(
+            "        error_page 404 /404.html;
+        location = /404.html {{ internal; root {s}/errors; }}
+        location /static/ {{ alias {s}/static/; }}
+        location ^~ /.well-known/acme-challenge/ {{ root {s}/acme; }}
+        location / {{
+            include {o}/location.conf;
+            return 200 \"passed\\n\";
+        }}"
+        ),
+    );
+    // Served by nginx from disk, although the app's own static route has no such file.
+    assert_eq!(get(nginx.port, "/static/only-nginx.css"), (200, "body {}".to_owned()));
+    assert_eq!(get(nginx.port, "/.well-known/acme-challenge/token123"), (200, "proof".to_owned()));
+    // Denied requests get the user's 404 page (the internal redirect is not denied again).
+    assert_eq!(get(nginx.port, "/console"), (404, "custom not found".to_owned()));
+    assert_eq!(get(nginx.port, "/user/bob").0, 200);
+}
+
+#[test]
+fn every_app_spec_form_flask_accepts_works() {
+    let basic = app_dir("basic");
+    let repo = crate::support::repo();
+    let cases: [(&std::path::Path, &str); 4] = [
+        (&basic, "app"),
+        (&basic, "app:app"),
+        (&repo, "tests/fixtures/apps/basic/app.py"),
+        (&repo, "tests/fixtures/apps/factory/app.py:create_app(\"prod\")"),
+    ];
+    for (dir, spec) in cases {
+        let result = routewall(dir, &["routes", "--source", "flask", "--app", spec, "--format", "json"]);
+        assert!(result.status.success(), "{spec}: {}", stderr(&result));
+        let table: serde_json::Value = serde_json::from_slice(&result.stdout).expect("json");
+        assert!(table["routes"].as_array().is_some_and(|r| r.len() > 3), "{spec}");
+    }
+}
+
+#[test]
+fn a_venv_of_another_python_is_read_by_its_own_interpreter() {
+    // A venv whose pyvenv.cfg claims Python 3.10 (its bin/python is really the test venv's
+    // interpreter): routewall must not import in-process, and must get the same table.
+    let venv = tempfile::tempdir().expect("tempdir");
+    let real = crate::support::venv();
+    std::fs::create_dir_all(venv.path().join("bin")).expect("mkdir");
+    std::os::unix::fs::symlink(real.join("bin/python"), venv.path().join("bin/python")).expect("symlink");
+    std::fs::write(venv.path().join("pyvenv.cfg"), "home = /nowhere\nversion = 3.10.0\n").expect("write");
+    let args = ["routes", "--source", "flask", "--app", "app", "--format", "json"];
+    let direct = routewall(&app_dir("basic"), &args);
+    let mut with_venv = args.to_vec();
+    with_venv.extend(["--venv", venv.path().to_str().expect("utf-8")]);
+    let other = routewall(&app_dir("basic"), &with_venv);
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert!(stderr(&other).contains("Python 3.10"), "says which interpreter it used: {}", stderr(&other));
+    assert!(routes_of(&direct.stdout) == routes_of(&other.stdout), "the two transports disagree");
+}
+
+/// The `routes` of a `routes --format json` answer (without `read_by`, which names the
+/// transport).
+fn routes_of(stdout: &[u8]) -> serde_json::Value {
+    let mut table: serde_json::Value = serde_json::from_slice(stdout).expect("json");
+    table["routes"].take()
 }

@@ -26,6 +26,9 @@ pub struct RouteTable {
     /// Framework name and version, for reports (`Flask 3.1.3`).
     #[serde(default)]
     pub framework: Option<String>,
+    /// How the table was read, for reports (`embedded Python 3.11`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_by: Option<String>,
     /// Routes match on the host name (`Map(host_matching=True)`).
     #[serde(default)]
     pub host_matching: bool,
@@ -44,6 +47,7 @@ impl RouteTable {
             source: source.into(),
             app: app.into(),
             framework: None,
+            read_by: None,
             host_matching: false,
             subdomain_matching: false,
             routes: Vec::new(),

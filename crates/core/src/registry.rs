@@ -85,25 +85,18 @@ pub struct Registry {
 impl Registry {
     /// Collects the built-in plugins linked into this binary.
     pub fn builtin() -> Result<Self, RegistryError> {
-        let mut sources = BTreeMap::new();
-        for entry in inventory::iter::<SourceEntry> {
-            if sources.insert(entry.name, entry).is_some() {
-                return Err(RegistryError::Duplicate {
-                    kind: PluginKind::Source,
-                    name: entry.name.to_owned(),
-                });
-            }
-        }
-        let mut emitters = BTreeMap::new();
-        for entry in inventory::iter::<EmitterEntry> {
-            if emitters.insert(entry.name, entry).is_some() {
-                return Err(RegistryError::Duplicate {
-                    kind: PluginKind::Target,
-                    name: entry.name.to_owned(),
-                });
-            }
-        }
-        Ok(Self { sources, emitters })
+        Self::from_entries(inventory::iter::<SourceEntry>, inventory::iter::<EmitterEntry>)
+    }
+
+    /// A registry of exactly these entries.
+    pub fn from_entries(
+        sources: impl IntoIterator<Item = &'static SourceEntry>,
+        emitters: impl IntoIterator<Item = &'static EmitterEntry>,
+    ) -> Result<Self, RegistryError> {
+        Ok(Self {
+            sources: by_name(sources, PluginKind::Source, |e| e.name)?,
+            emitters: by_name(emitters, PluginKind::Target, |e| e.name)?,
+        })
     }
 
     /// Builds the source called `name`.
@@ -152,6 +145,20 @@ impl Registry {
     }
 }
 
+fn by_name<T>(
+    entries: impl IntoIterator<Item = &'static T>,
+    kind: PluginKind,
+    name: fn(&T) -> &'static str,
+) -> Result<BTreeMap<&'static str, &'static T>, RegistryError> {
+    let mut map = BTreeMap::new();
+    for entry in entries {
+        if map.insert(name(entry), entry).is_some() {
+            return Err(RegistryError::Duplicate { kind, name: name(entry).to_owned() });
+        }
+    }
+    Ok(map)
+}
+
 /// A plugin could not be found or registered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -179,6 +186,42 @@ pub enum RegistryError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{RouteTable, SourceContext, SourceError};
+
+    struct Fake;
+
+    impl RouteSource for Fake {
+        fn name(&self) -> &str {
+            "fake"
+        }
+
+        fn load(&self, ctx: &SourceContext) -> Result<RouteTable, SourceError> {
+            Ok(RouteTable::new("fake", ctx.app.clone()))
+        }
+    }
+
+    static FAKE: SourceEntry = SourceEntry { name: "fake", summary: "a", make: || Box::new(Fake) };
+    static FAKE_AGAIN: SourceEntry = SourceEntry { name: "fake", summary: "b", make: || Box::new(Fake) };
+
+    #[test]
+    fn a_name_registered_twice_is_an_error() {
+        let err = Registry::from_entries([&FAKE, &FAKE_AGAIN], []).err().expect("duplicate");
+        assert_eq!(err.to_string(), "two sources are registered as `fake`");
+    }
+
+    #[test]
+    fn registered_sources_are_built_and_listed() {
+        let registry = Registry::from_entries([&FAKE], []).expect("one entry");
+        let table = registry.source("fake").expect("known").load(&SourceContext::new("x", ".")).expect("loads");
+        assert_eq!(table.app, "x");
+        assert_eq!(registry.list()[0].to_string_pair(), ("source".to_owned(), "fake".to_owned()));
+    }
+
+    impl PluginInfo {
+        fn to_string_pair(&self) -> (String, String) {
+            (self.kind.to_string(), self.name.clone())
+        }
+    }
 
     #[test]
     fn unknown_names_list_the_known_ones() {

@@ -64,17 +64,22 @@ impl RouteSource for FlaskSource {
                 .as_ref()
                 .is_none_or(|v| v.version == embedded_version()),
         };
-        let envelope = if in_process {
-            dump_in_process(ctx, venv.as_ref())?
+        let (envelope, read_by) = if in_process {
+            let (major, minor) = embedded_version();
+            (dump_in_process(ctx, venv.as_ref())?, format!("embedded Python {major}.{minor}"))
         } else {
             let venv = venv.ok_or_else(|| {
                 SourceError::Environment(
                     "the subprocess transport needs a virtualenv (--venv DIR)".to_owned(),
                 )
             })?;
-            dump_in_subprocess(ctx, &venv)?
+            let (major, minor) = venv.version;
+            let read_by = format!("{} (Python {major}.{minor})", venv.python().display());
+            (dump_in_subprocess(ctx, &venv)?, read_by)
         };
-        parse_envelope(&ctx.app, &envelope)
+        let mut table = parse_envelope(&ctx.app, &envelope)?;
+        table.read_by = Some(read_by);
+        Ok(table)
     }
 }
 

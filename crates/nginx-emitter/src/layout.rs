@@ -264,9 +264,7 @@ fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untransla
                     |Untranslatable(e)| Untranslatable(format!("parameter `{}`: {e}", param.name)),
                 )?;
                 let token = current.get_or_insert_with(Token::empty);
-                token.regex.0.push_str("(?:");
                 token.regex.0.push_str(&fragment.0);
-                token.regex.0.push(')');
                 token.literal = None;
                 token.crosses |= !conv.part_isolating;
             }
@@ -385,5 +383,110 @@ fn trie(paths: &[&[Token]], out: &mut String) {
         out.push_str("(?:");
         out.push_str(&alternatives.join("|"));
         out.push(')');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use routewall_core::{Converter, Param};
+
+    use super::*;
+
+    /// A route from Werkzeug-style text with `<int:x>`, `<path:x>` and `<x>` parameters.
+    fn route(text: &str) -> Route {
+        let mut segments = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('<') {
+            if start > 0 {
+                segments.push(Segment::text(&rest[..start]));
+            }
+            let end = rest[start..].find('>').expect("closed") + start;
+            let (conv, name) = rest[start + 1..end].split_once(':').unwrap_or(("default", &rest[start + 1..end]));
+            let converter = match conv {
+                "int" => Converter::new("int", r"\d+"),
+                "path" => Converter::new("path", "[^/].*?").part_isolating(false),
+                _ => Converter::new("default", "[^/]{1,}"),
+            };
+            segments.push(Segment::Param(Param::new(name, converter)));
+            rest = &rest[end + 1..];
+        }
+        if !rest.is_empty() {
+            segments.push(Segment::text(rest));
+        }
+        Route::new("e", text, segments)
+    }
+
+    fn layout(routes: Vec<Route>) -> Layout {
+        let mut table = RouteTable::new("test", "app");
+        table.routes = routes;
+        build(&table).expect("builds")
+    }
+
+    #[test]
+    fn strict_slashes_follow_werkzeug() {
+        let mut loose = route("/loose");
+        loose.strict_slashes = false;
+        let l = layout(vec![route("/docs/"), route("/about"), loose]);
+        let statics: Vec<&str> = l.statics.iter().map(String::as_str).collect();
+        assert_eq!(statics, ["/about", "/docs", "/docs/", "/loose", "/loose/"]);
+    }
+
+    #[test]
+    fn paths_differing_only_in_case_cannot_share_the_hash() {
+        let l = layout(vec![route("/About"), route("/about")]);
+        assert_eq!(l.statics.len(), 1);
+        assert_eq!(l.fallback.len(), 1, "{:?}", l.fallback);
+    }
+
+    #[test]
+    fn static_text_with_a_dollar_is_matched_by_regex() {
+        let l = layout(vec![route("/price$")]);
+        assert!(l.statics.is_empty());
+        assert_eq!(l.fallback, [r"^/price\$\z"]);
+    }
+
+    #[test]
+    fn dynamic_routes_are_grouped_by_first_segment() {
+        let l = layout(vec![route("/users/<int:id>"), route("/users/<int:id>/posts"), route("/Shop/<x>")]);
+        assert_eq!(l.groups.keys().collect::<Vec<_>>(), ["shop", "users"]);
+        let users = &l.groups["users"];
+        assert_eq!(users.len(), 1);
+        assert!(users[0].starts_with("^(?(DEFINE)"), "Unicode digits are defined once: {users:?}");
+        assert!(users[0].ends_with(r"/users/(?:[\x30-\x39]|(?1))+(?:\z|/posts\z)"), "{users:?}");
+        assert!(l.groups["shop"][0].starts_with("^/Shop/"), "the regex keeps the case: {:?}", l.groups["shop"]);
+    }
+
+    #[test]
+    fn parameter_first_routes_join_every_group() {
+        let l = layout(vec![route("/users/<int:id>"), route("/<org>/settings"), route("/<word>")]);
+        assert!(l.groups["users"][0].contains("settings"), "{:?}", l.groups);
+        assert!(l.fallback.iter().any(|r| r.contains("settings")), "{:?}", l.fallback);
+        assert!(l.fallback.iter().all(|r| !r.contains("users")), "{:?}", l.fallback);
+    }
+
+    #[test]
+    fn a_leading_path_parameter_can_match_anything() {
+        let l = layout(vec![route("/api/<int:n>"), route("/<path:p>/tail")]);
+        assert!(l.groups["api"][0].contains("tail"), "{:?}", l.groups);
+        assert!(l.fallback[0].contains("tail"), "{:?}", l.fallback);
+    }
+
+    #[test]
+    fn big_groups_are_split_below_the_token_limit() {
+        let routes: Vec<Route> = (0..400).map(|i| route(&format!("/api/<int:n>/resource-number-{i}"))).collect();
+        let l = layout(routes);
+        let regexes = &l.groups["api"];
+        assert!(regexes.len() > 1, "one regex of {} bytes", regexes[0].len());
+        assert!(regexes.iter().all(|r| r.len() <= MAX_REGEX_BYTES && r.starts_with('^')));
+        let joined = regexes.join("\n");
+        assert!((0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z")) || joined.contains(&format!("resource-number-{i}\\z"))));
+    }
+
+    #[test]
+    fn dead_subdomain_rules_are_skipped() {
+        let mut api = route("/status");
+        api.subdomain = Some("api".to_owned());
+        let l = layout(vec![api]);
+        assert!(l.statics.is_empty() && l.skipped.len() == 1, "{l:?}");
     }
 }

@@ -70,8 +70,10 @@ struct Context<'a> {
     counts: Counts,
     skipped: Vec<String>,
     warnings: Vec<String>,
-    hash_max_size: usize,
-    hash_bucket_size: usize,
+    /// `map_hash_max_size` / `map_hash_bucket_size`, only when nginx's defaults are too
+    /// small: they are `http`-level settings, and a second include setting them again
+    /// (another app, or the user's own) would be a duplicate directive.
+    hash_sizes: Option<(usize, usize)>,
     statics: Vec<String>,
     groups: Vec<Group>,
     fallback: Vec<String>,
@@ -182,8 +184,7 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         },
         skipped: layout.skipped.iter().map(|s| quote::comment(s)).collect(),
         warnings: layout.warnings.iter().map(|s| quote::comment(s)).collect(),
-        hash_max_size: (4 * keys).next_power_of_two().max(2048),
-        hash_bucket_size: hash_bucket_size(longest),
+        hash_sizes: hash_sizes(keys, longest),
         statics: layout.statics.iter().map(|s| quote::token(s)).collect(),
         groups,
         fallback,
@@ -191,8 +192,11 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
 }
 
 /// nginx's hash needs a bucket to hold one element (a pointer, the key padded to 8) plus
-/// a terminating pointer; twice that leaves it room to pick a small table.
-fn hash_bucket_size(longest_key: usize) -> usize {
+/// a terminating pointer; twice that leaves it room to pick a small table. The defaults
+/// (bucket 64 on x86-64, max size 2048) fit small apps; `nginx-bench.md` §6 has the sizing.
+fn hash_sizes(keys: usize, longest_key: usize) -> Option<(usize, usize)> {
     let element = 8 + (longest_key + 2).div_ceil(8) * 8;
-    (2 * element + 8).next_power_of_two().max(64)
+    let bucket = (2 * element + 8).next_power_of_two().max(64);
+    let max_size = (4 * keys).next_power_of_two().max(2048);
+    (bucket > 64 || max_size > 2048).then_some((max_size, bucket))
 }
