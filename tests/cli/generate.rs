@@ -59,12 +59,19 @@ fn both_python_transports_read_the_same_table() {
             .output()
             .expect("runs");
         assert!(out.status.success(), "{mode}: {}", stderr(&out));
-        assert!(stderr(&out).contains(if mode == "in-process" { "with embedded Python" } else { "bin/python" }));
+        assert!(stderr(&out).contains(if mode == "in-process" {
+            "with embedded Python"
+        } else {
+            "bin/python"
+        }));
         routes_of(&out.stdout)
     };
     let in_process = read("in-process");
     assert!(in_process.to_string().contains("\"/user/<username>\""));
-    assert!(in_process == read("subprocess"), "the two transports disagree");
+    assert!(
+        in_process == read("subprocess"),
+        "the two transports disagree"
+    );
 }
 
 #[test]
@@ -139,10 +146,19 @@ fn nginx_owned_locations_and_the_custom_404_page_keep_working() {
         ),
     );
     // Served by nginx from disk, although the app's own static route has no such file.
-    assert_eq!(get(nginx.port, "/static/only-nginx.css"), (200, "body {}".to_owned()));
-    assert_eq!(get(nginx.port, "/.well-known/acme-challenge/token123"), (200, "proof".to_owned()));
+    assert_eq!(
+        get(nginx.port, "/static/only-nginx.css"),
+        (200, "body {}".to_owned())
+    );
+    assert_eq!(
+        get(nginx.port, "/.well-known/acme-challenge/token123"),
+        (200, "proof".to_owned())
+    );
     // Denied requests get the user's 404 page (the internal redirect is not denied again).
-    assert_eq!(get(nginx.port, "/console"), (404, "custom not found".to_owned()));
+    assert_eq!(
+        get(nginx.port, "/console"),
+        (404, "custom not found".to_owned())
+    );
     assert_eq!(get(nginx.port, "/user/bob").0, 200);
 }
 
@@ -154,13 +170,24 @@ fn every_app_spec_form_flask_accepts_works() {
         (&basic, "app"),
         (&basic, "app:app"),
         (&repo, "tests/fixtures/apps/basic/app.py"),
-        (&repo, "tests/fixtures/apps/factory/app.py:create_app(\"prod\")"),
+        (
+            &repo,
+            "tests/fixtures/apps/factory/app.py:create_app(\"prod\")",
+        ),
     ];
     for (dir, spec) in cases {
-        let result = routewall(dir, &["routes", "--source", "flask", "--app", spec, "--format", "json"]);
+        let result = routewall(
+            dir,
+            &[
+                "routes", "--source", "flask", "--app", spec, "--format", "json",
+            ],
+        );
         assert!(result.status.success(), "{spec}: {}", stderr(&result));
         let table: serde_json::Value = serde_json::from_slice(&result.stdout).expect("json");
-        assert!(table["routes"].as_array().is_some_and(|r| r.len() > 3), "{spec}");
+        assert!(
+            table["routes"].as_array().is_some_and(|r| r.len() > 3),
+            "{spec}"
+        );
     }
 }
 
@@ -171,16 +198,30 @@ fn a_venv_of_another_python_is_read_by_its_own_interpreter() {
     let venv = tempfile::tempdir().expect("tempdir");
     let real = crate::support::venv();
     std::fs::create_dir_all(venv.path().join("bin")).expect("mkdir");
-    std::os::unix::fs::symlink(real.join("bin/python"), venv.path().join("bin/python")).expect("symlink");
-    std::fs::write(venv.path().join("pyvenv.cfg"), "home = /nowhere\nversion = 3.10.0\n").expect("write");
-    let args = ["routes", "--source", "flask", "--app", "app", "--format", "json"];
+    std::os::unix::fs::symlink(real.join("bin/python"), venv.path().join("bin/python"))
+        .expect("symlink");
+    std::fs::write(
+        venv.path().join("pyvenv.cfg"),
+        "home = /nowhere\nversion = 3.10.0\n",
+    )
+    .expect("write");
+    let args = [
+        "routes", "--source", "flask", "--app", "app", "--format", "json",
+    ];
     let direct = routewall(&app_dir("basic"), &args);
     let mut with_venv = args.to_vec();
     with_venv.extend(["--venv", venv.path().to_str().expect("utf-8")]);
     let other = routewall(&app_dir("basic"), &with_venv);
     assert!(other.status.success(), "{}", stderr(&other));
-    assert!(stderr(&other).contains("Python 3.10"), "says which interpreter it used: {}", stderr(&other));
-    assert!(routes_of(&direct.stdout) == routes_of(&other.stdout), "the two transports disagree");
+    assert!(
+        stderr(&other).contains("Python 3.10"),
+        "says which interpreter it used: {}",
+        stderr(&other)
+    );
+    assert!(
+        routes_of(&direct.stdout) == routes_of(&other.stdout),
+        "the two transports disagree"
+    );
 }
 
 /// The `routes` of a `routes --format json` answer (without `read_by`, which names the

@@ -85,7 +85,10 @@ pub struct Registry {
 impl Registry {
     /// Collects the built-in plugins linked into this binary.
     pub fn builtin() -> Result<Self, RegistryError> {
-        Self::from_entries(inventory::iter::<SourceEntry>, inventory::iter::<EmitterEntry>)
+        Self::from_entries(
+            inventory::iter::<SourceEntry>,
+            inventory::iter::<EmitterEntry>,
+        )
     }
 
     /// A registry of exactly these entries.
@@ -153,7 +156,10 @@ fn by_name<T>(
     let mut map = BTreeMap::new();
     for entry in entries {
         if map.insert(name(entry), entry).is_some() {
-            return Err(RegistryError::Duplicate { kind, name: name(entry).to_owned() });
+            return Err(RegistryError::Duplicate {
+                kind,
+                name: name(entry).to_owned(),
+            });
         }
     }
     Ok(map)
@@ -200,21 +206,38 @@ mod tests {
         }
     }
 
-    static FAKE: SourceEntry = SourceEntry { name: "fake", summary: "a", make: || Box::new(Fake) };
-    static FAKE_AGAIN: SourceEntry = SourceEntry { name: "fake", summary: "b", make: || Box::new(Fake) };
+    static FAKE: SourceEntry = SourceEntry {
+        name: "fake",
+        summary: "a",
+        make: || Box::new(Fake),
+    };
+    static FAKE_AGAIN: SourceEntry = SourceEntry {
+        name: "fake",
+        summary: "b",
+        make: || Box::new(Fake),
+    };
 
     #[test]
     fn a_name_registered_twice_is_an_error() {
-        let err = Registry::from_entries([&FAKE, &FAKE_AGAIN], []).err().expect("duplicate");
+        let err = Registry::from_entries([&FAKE, &FAKE_AGAIN], [])
+            .err()
+            .expect("duplicate");
         assert_eq!(err.to_string(), "two sources are registered as `fake`");
     }
 
     #[test]
     fn registered_sources_are_built_and_listed() {
         let registry = Registry::from_entries([&FAKE], []).expect("one entry");
-        let table = registry.source("fake").expect("known").load(&SourceContext::new("x", ".")).expect("loads");
+        let table = registry
+            .source("fake")
+            .expect("known")
+            .load(&SourceContext::new("x", "."))
+            .expect("loads");
         assert_eq!(table.app, "x");
-        assert_eq!(registry.list()[0].to_string_pair(), ("source".to_owned(), "fake".to_owned()));
+        assert_eq!(
+            registry.list()[0].to_string_pair(),
+            ("source".to_owned(), "fake".to_owned())
+        );
     }
 
     impl PluginInfo {

@@ -66,7 +66,10 @@ impl RouteSource for FlaskSource {
         };
         let (envelope, read_by) = if in_process {
             let (major, minor) = embedded_version();
-            (dump_in_process(ctx, venv.as_ref())?, format!("embedded Python {major}.{minor}"))
+            (
+                dump_in_process(ctx, venv.as_ref())?,
+                format!("embedded Python {major}.{minor}"),
+            )
         } else {
             let venv = venv.ok_or_else(|| {
                 SourceError::Environment(

@@ -401,7 +401,9 @@ mod tests {
                 segments.push(Segment::text(&rest[..start]));
             }
             let end = rest[start..].find('>').expect("closed") + start;
-            let (conv, name) = rest[start + 1..end].split_once(':').unwrap_or(("default", &rest[start + 1..end]));
+            let (conv, name) = rest[start + 1..end]
+                .split_once(':')
+                .unwrap_or(("default", &rest[start + 1..end]));
             let converter = match conv {
                 "int" => Converter::new("int", r"\d+"),
                 "path" => Converter::new("path", "[^/].*?").part_isolating(false),
@@ -447,21 +449,47 @@ mod tests {
 
     #[test]
     fn dynamic_routes_are_grouped_by_first_segment() {
-        let l = layout(vec![route("/users/<int:id>"), route("/users/<int:id>/posts"), route("/Shop/<x>")]);
+        let l = layout(vec![
+            route("/users/<int:id>"),
+            route("/users/<int:id>/posts"),
+            route("/Shop/<x>"),
+        ]);
         assert_eq!(l.groups.keys().collect::<Vec<_>>(), ["shop", "users"]);
         let users = &l.groups["users"];
         assert_eq!(users.len(), 1);
-        assert!(users[0].starts_with("^(?(DEFINE)"), "Unicode digits are defined once: {users:?}");
-        assert!(users[0].ends_with(r"/users/(?:[\x30-\x39]|(?1))+(?:\z|/posts\z)"), "{users:?}");
-        assert!(l.groups["shop"][0].starts_with("^/Shop/"), "the regex keeps the case: {:?}", l.groups["shop"]);
+        assert!(
+            users[0].starts_with("^(?(DEFINE)"),
+            "Unicode digits are defined once: {users:?}"
+        );
+        assert!(
+            users[0].ends_with(r"/users/(?:[\x30-\x39]|(?1))+(?:\z|/posts\z)"),
+            "{users:?}"
+        );
+        assert!(
+            l.groups["shop"][0].starts_with("^/Shop/"),
+            "the regex keeps the case: {:?}",
+            l.groups["shop"]
+        );
     }
 
     #[test]
     fn parameter_first_routes_join_every_group() {
-        let l = layout(vec![route("/users/<int:id>"), route("/<org>/settings"), route("/<word>")]);
+        let l = layout(vec![
+            route("/users/<int:id>"),
+            route("/<org>/settings"),
+            route("/<word>"),
+        ]);
         assert!(l.groups["users"][0].contains("settings"), "{:?}", l.groups);
-        assert!(l.fallback.iter().any(|r| r.contains("settings")), "{:?}", l.fallback);
-        assert!(l.fallback.iter().all(|r| !r.contains("users")), "{:?}", l.fallback);
+        assert!(
+            l.fallback.iter().any(|r| r.contains("settings")),
+            "{:?}",
+            l.fallback
+        );
+        assert!(
+            l.fallback.iter().all(|r| !r.contains("users")),
+            "{:?}",
+            l.fallback
+        );
     }
 
     #[test]
@@ -473,13 +501,22 @@ mod tests {
 
     #[test]
     fn big_groups_are_split_below_the_token_limit() {
-        let routes: Vec<Route> = (0..400).map(|i| route(&format!("/api/<int:n>/resource-number-{i}"))).collect();
+        let routes: Vec<Route> = (0..400)
+            .map(|i| route(&format!("/api/<int:n>/resource-number-{i}")))
+            .collect();
         let l = layout(routes);
         let regexes = &l.groups["api"];
         assert!(regexes.len() > 1, "one regex of {} bytes", regexes[0].len());
-        assert!(regexes.iter().all(|r| r.len() <= MAX_REGEX_BYTES && r.starts_with('^')));
+        assert!(
+            regexes
+                .iter()
+                .all(|r| r.len() <= MAX_REGEX_BYTES && r.starts_with('^'))
+        );
         let joined = regexes.join("\n");
-        assert!((0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z")) || joined.contains(&format!("resource-number-{i}\\z"))));
+        assert!(
+            (0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z"))
+                || joined.contains(&format!("resource-number-{i}\\z")))
+        );
     }
 
     #[test]

@@ -439,7 +439,10 @@ mod tests {
         // Werkzeug's path converter: one code point that is not `/`, then any run without
         // a newline (which may cross segments).
         let path = translate("[^/].*?", false);
-        assert!(path.ends_with(r"(?:[\x00-\x2e\x30-\x7f]|(?1))[^\x0a]*?\z"), "{path}");
+        assert!(
+            path.ends_with(r"(?:[\x00-\x2e\x30-\x7f]|(?1))[^\x0a]*?\z"),
+            "{path}"
+        );
     }
 
     #[test]
