@@ -230,3 +230,17 @@ fn routes_of(stdout: &[u8]) -> serde_json::Value {
     let mut table: serde_json::Value = serde_json::from_slice(stdout).expect("json");
     table["routes"].take()
 }
+
+#[test]
+fn apps_are_found_on_pythonpath() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_routewall"))
+        .args(["routes", "--source", "flask", "--app", "app:create_app()"])
+        .current_dir(elsewhere.path())
+        .env("VIRTUAL_ENV", crate::support::venv())
+        .env("PYTHONPATH", app_dir("factory"))
+        .output()
+        .expect("runs");
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert!(String::from_utf8_lossy(&result.stdout).contains("/api/v1/"));
+}

@@ -98,9 +98,18 @@ pub(crate) fn build(table: &RouteTable) -> Result<Layout, (String, String, Strin
                 param.name
             ));
         }
-        let variants = variants(route, &mut defs).map_err(|Untranslatable(reason)| {
-            (route.rule.clone(), route.endpoint.clone(), reason)
-        })?;
+        let unsupported = |reason: String| (route.rule.clone(), route.endpoint.clone(), reason);
+        let variants =
+            variants(route, &mut defs).map_err(|Untranslatable(reason)| unsupported(reason))?;
+        let longest = variants
+            .iter()
+            .map(|v| finish(std::slice::from_ref(v), &defs).len())
+            .max();
+        if let Some(len) = longest.filter(|&len| len > MAX_REGEX_BYTES) {
+            return Err(unsupported(format!(
+                "its pattern needs {len} bytes, over the {MAX_REGEX_BYTES} nginx allows in one regex"
+            )));
+        }
         for variant in variants {
             if let Some(path) = variant.static_path() {
                 // The hash folds ASCII case; a second path that differs only in case cannot
@@ -129,13 +138,10 @@ pub(crate) fn build(table: &RouteTable) -> Result<Layout, (String, String, Strin
     }
     for (key, mut members) in groups {
         members.extend(everywhere.iter().cloned());
-        let regexes = regexes(members, &defs)
-            .map_err(|reason| (format!("/{key}/…"), String::new(), reason))?;
-        layout.groups.insert(key, regexes);
+        layout.groups.insert(key, regexes(members, &defs));
     }
     fallback.extend(everywhere);
-    layout.fallback =
-        regexes(fallback, &defs).map_err(|reason| ("/…".to_owned(), String::new(), reason))?;
+    layout.fallback = regexes(fallback, &defs);
     Ok(layout)
 }
 
@@ -301,8 +307,9 @@ impl Token {
     }
 }
 
-/// Factors variants into anchored regexes of at most [`MAX_REGEX_BYTES`] each.
-fn regexes(mut variants: Vec<Variant>, defs: &Definitions) -> Result<Vec<String>, String> {
+/// Factors variants into anchored regexes of at most [`MAX_REGEX_BYTES`] each (each
+/// variant alone fits: [`build`] checked).
+fn regexes(mut variants: Vec<Variant>, defs: &Definitions) -> Vec<String> {
     variants.sort();
     variants.dedup();
     let mut out = Vec::new();
@@ -339,13 +346,7 @@ fn regexes(mut variants: Vec<Variant>, defs: &Definitions) -> Result<Vec<String>
     if !chunk.is_empty() {
         out.push(finish(&chunk, defs));
     }
-    if let Some(long) = out.iter().find(|r| r.len() > MAX_REGEX_BYTES) {
-        return Err(format!(
-            "a route's pattern needs {} bytes, over nginx's limit",
-            long.len()
-        ));
-    }
-    Ok(out)
+    out
 }
 
 /// Prints sorted variants as one trie-shaped regex: `^/a(?:/b\z|/\d+\z)`.
@@ -516,6 +517,17 @@ mod tests {
         assert!(
             (0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z"))
                 || joined.contains(&format!("resource-number-{i}\\z")))
+        );
+    }
+
+    #[test]
+    fn a_route_too_long_for_one_regex_is_refused_by_name() {
+        let mut table = RouteTable::new("test", "app");
+        table.routes = vec![route(&format!("/{}/<int:n>", "a".repeat(4100)))];
+        let (rule, _, reason) = build(&table).expect_err("too long");
+        assert!(
+            rule.starts_with("/aaaa") && reason.contains("over the 4000"),
+            "{reason}"
         );
     }
 
