@@ -49,6 +49,19 @@ pub(crate) struct SourceArgs {
     /// embeds. A venv of another Python version is read with its own interpreter.
     #[arg(long, value_name = "DIR")]
     pub(crate) venv: Option<PathBuf>,
+    /// The sub-path the app is mounted at (gunicorn's SCRIPT_NAME, a DispatcherMiddleware
+    /// mount): every route is allowed under it, `/` as both PREFIX and PREFIX/.
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) prefix: Option<String>,
+    /// Also allow a path the framework's route table cannot see (Socket.IO, a mounted
+    /// sub-app, SharedDataMiddleware). `PATH` allows exactly that path, `PATH*` every path
+    /// starting with PATH. Repeatable; listed in the output as coming from --allow.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) allow: Vec<String>,
+    /// Let requests carrying Werkzeug's debugger query (`?__debugger__=…`) through. By
+    /// default they are refused on every path, since the debugger answers them anywhere.
+    #[arg(long)]
+    pub(crate) no_block_debugger: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ mod plugins;
 mod routes;
 
 use anyhow::Result;
-use routewall_core::{Registry, RouteTable, SourceContext};
+use routewall_core::{Registry, Route, RouteTable, SourceContext};
 
 use crate::ExitStatus;
 use crate::cli::{Cli, Command, PluginsCommand, SourceArgs};
@@ -24,7 +24,18 @@ fn load_routes(registry: &Registry, args: &SourceArgs) -> Result<RouteTable> {
     let source = registry.source(&args.source)?;
     let cwd = std::env::current_dir()?;
     let ctx = SourceContext::new(&args.app, cwd).with_venv(args.venv.clone());
-    let table = source.load(&ctx)?;
+    let mut table = source.load(&ctx)?;
+    if let Some(prefix) = &args.prefix {
+        table.mount(prefix).map_err(anyhow::Error::msg)?;
+    }
+    for pattern in &args.allow {
+        table
+            .routes
+            .push(Route::extra(pattern, "--allow").map_err(|e| anyhow::anyhow!("--allow {e}"))?);
+    }
+    if args.no_block_debugger {
+        table.blocked_query_keys.retain(|key| key != "__debugger__");
+    }
     eprintln!(
         "read {} routes of `{}` with {}",
         table.routes.len(),

@@ -244,3 +244,85 @@ fn apps_are_found_on_pythonpath() {
     assert!(result.status.success(), "{}", stderr(&result));
     assert!(String::from_utf8_lossy(&result.stdout).contains("/api/v1/"));
 }
+
+/// Generates basic's allowlist with extra `generate` arguments and serves it.
+fn serve_basic_with(extra: &[&str]) -> (tempfile::TempDir, Nginx) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut args = vec![
+        "generate", "--source", "flask", "--app", "app", "--target", "nginx", "--output",
+    ];
+    args.push(out.path().to_str().expect("utf-8"));
+    args.extend_from_slice(extra);
+    let result = routewall(&app_dir("basic"), &args);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let nginx = Nginx::with_allowlist(out.path());
+    (out, nginx)
+}
+
+#[test]
+fn a_mount_prefix_moves_every_route() {
+    let (_out, nginx) = serve_basic_with(&["--prefix", "/shop-app"]);
+    for (path, status) in [
+        ("/shop-app/about", 200),
+        ("/shop-app", 200),
+        ("/shop-app/", 200),
+        ("/shop-app/user/ada", 200),
+        ("/about", 404),
+        ("/shop-app/console", 404),
+        ("/shop-appabout", 404),
+    ] {
+        assert_eq!(get_status(nginx.port, path), status, "{path}");
+    }
+}
+
+#[test]
+fn operator_allowed_paths_pass_and_are_listed() {
+    let (out, nginx) = serve_basic_with(&["--allow", "/socket.io/*", "--allow", "/healthz"]);
+    for (path, status) in [
+        ("/socket.io/?EIO=4&transport=polling", 200),
+        ("/socket.io/a/b", 200),
+        ("/healthz", 200),
+        ("/healthz/", 404),
+        ("/socket.io", 404),
+    ] {
+        assert_eq!(get_status(nginx.port, path), status, "{path}");
+    }
+    let http = std::fs::read_to_string(out.path().join("http.conf")).expect("written");
+    assert!(
+        http.contains("# added by the operator: /socket.io/* (from --allow)"),
+        "{http}"
+    );
+}
+
+#[test]
+fn the_debugger_query_is_refused_unless_allowed() {
+    let query = "/about?__debugger__=yes&cmd=resource&f=debugger.js";
+    let (_out, nginx) = serve_basic_with(&[]);
+    assert_eq!(get_status(nginx.port, query), 404);
+    assert_eq!(get_status(nginx.port, "/about?q=__debugger__"), 200);
+    let (_out, nginx) = serve_basic_with(&["--no-block-debugger"]);
+    assert_eq!(get_status(nginx.port, query), 200);
+}
+
+#[test]
+fn dot_segments_are_refused_even_when_nginx_resolves_them_to_a_route() {
+    let (_out, nginx) = serve_basic_with(&[]);
+    for path in [
+        "/x/../about",
+        "/x/%2e%2e/about",
+        "/x%2F..%2Fabout",
+        "/about/.",
+        "/user/bob/./",
+    ] {
+        assert_eq!(get_status(nginx.port, path), 404, "{path}");
+    }
+    assert_eq!(
+        get_status(nginx.port, "/.well-known-ish/../about?x=/../"),
+        404
+    );
+    assert_eq!(
+        get_status(nginx.port, "//about"),
+        200,
+        "`//` is merged on both sides"
+    );
+}

@@ -38,7 +38,19 @@ try:  # Python >= 3.11
 except ImportError:  # Python 3.10
     import sre_parse
 
-CLASSES = ("canonical", "non_canonical", "invalid_utf8")
+CLASSES = (
+    "canonical", "double_slash", "unmerged_rule", "dot_segments", "invalid_utf8", "debugger_query",
+)
+
+# Query strings that reach Werkzeug's debugger (DebuggedApplication answers them on any
+# path), in plain and percent-encoded spellings, and one that merely looks alike.
+DEBUGGER_QUERIES = (
+    "__debugger__=yes&cmd=resource&f=debugger.js",
+    "__debugger__=yes&cmd=printpin&s=x",
+    "x=1&%5F%5Fdebugger%5f%5F=yes&cmd=resource&f=style.css",
+    "%5f_d%65bugger__=yes",
+)
+LOOKALIKE_QUERIES = ("not__debugger__=yes", "__debugger__x=1", "q=__debugger__")
 MAX_EXAMPLES = 20
 
 # Methods tried for the truth, on top of every method some rule declares.
@@ -463,13 +475,31 @@ def decode_path(raw):
         return data.decode("utf-8", "replace"), False
 
 
-def classify(path, valid_utf8):
-    """invalid_utf8 wins over non_canonical: (*UTF) errors trump normalization."""
+def classify(raw, path, valid_utf8, unmerged_rules):
+    """One class per probe. The debugger query is a policy class (refused on any path);
+    invalid_utf8 wins over the normalization classes; dot segments win over `//`; a `//`
+    path the app matches with a `merge_slashes=False` rule is a class of its own (nginx
+    merges `//` before any location or map sees the path)."""
+    if has_debugger_key(raw):
+        return "debugger_query"
     if not valid_utf8:
         return "invalid_utf8"
-    if "//" in path or any(seg in (".", "..") for seg in path.split("/")):
-        return "non_canonical"
+    if any(seg in (".", "..") for seg in path.split("/")):
+        return "dot_segments"
+    if "//" in path:
+        return "unmerged_rule" if unmerged_rules(path) else "double_slash"
     return "canonical"
+
+
+def has_debugger_key(raw):
+    """Whether the query carries Werkzeug's `__debugger__` key, as Werkzeug decodes it."""
+    query = raw.partition("?")[2]
+    return any(k == "__debugger__" for k, _ in urllib.parse.parse_qsl(query, keep_blank_values=True))
+
+
+def debugger_probes(paths):
+    """The debugger's query on paths the app answers, plus look-alikes that must pass."""
+    return [f"{p}?{q}" for p in paths for q in DEBUGGER_QUERIES + LOOKALIKE_QUERIES]
 
 
 def truth_oracle(app):
@@ -489,6 +519,17 @@ def truth_oracle(app):
     # value to_python rejects (int max=, fixed_digits, a custom ValidationError)
     # is a 404 for GET yet a 405 for a method the rule lacks, or a 400 for a
     # WebSocket request: under this path-level truth it is allowed.
+    def unmerged_rules(path):
+        """Whether a rule with merge_slashes=False matches `path` for some method."""
+        for method in methods:
+            try:
+                rule, _ = adapter.match(path, method=method, return_rule=True)
+            except Exception:
+                continue
+            if rule.merge_slashes is False:
+                return True
+        return False
+
     def allowed(path):
         for websocket in (False, True):
             for method in methods:
@@ -503,7 +544,7 @@ def truth_oracle(app):
                 return True
         return False
 
-    return allowed
+    return allowed, unmerged_rules
 
 
 # --------------------------------------------------------------------------
@@ -620,12 +661,16 @@ def run(args):
               f"{one_line(exc)}", file=sys.stderr)
         return 2, None
 
-    allowed = truth_oracle(app)
+    allowed, unmerged_rules = truth_oracle(app)
     results = []
-    for raw in generate_probes(app, random.Random(args.seed)):
+    probes = generate_probes(app, random.Random(args.seed))
+    answered = [p for p in probes if "?" not in p and allowed(decode_path(p)[0])][:5]
+    for raw in probes + debugger_probes(answered):
         path, valid_utf8 = decode_path(raw)
-        results.append({"path": raw, "class": classify(path, valid_utf8),
-                        "truth": allowed(path), "nginx": None})
+        cls = classify(raw, path, valid_utf8, unmerged_rules)
+        # Policy: the debugger query is refused whatever the path.
+        truth = False if cls == "debugger_query" else allowed(path)
+        results.append({"path": raw, "class": cls, "truth": truth, "nginx": None})
 
     if not args.dry_run:
         nginx = Nginx(args.host, args.port)

@@ -37,6 +37,11 @@ pub struct RouteTable {
     pub subdomain_matching: bool,
     /// The routes, in the framework's own order.
     pub routes: Vec<Route>,
+    /// Query-string keys that the framework's own middleware answers on *any* path
+    /// (Werkzeug's debugger: `?__debugger__=yes&cmd=…`). A path allowlist cannot see them,
+    /// so emitters refuse every request that carries one.
+    #[serde(default)]
+    pub blocked_query_keys: Vec<String>,
 }
 
 impl RouteTable {
@@ -51,6 +56,7 @@ impl RouteTable {
             host_matching: false,
             subdomain_matching: false,
             routes: Vec::new(),
+            blocked_query_keys: Vec::new(),
         }
     }
 
@@ -59,6 +65,42 @@ impl RouteTable {
     pub fn with_route(mut self, route: Route) -> Self {
         self.routes.push(route);
         self
+    }
+
+    /// Moves every route under `prefix`, for an app mounted at a sub-path (gunicorn's
+    /// `SCRIPT_NAME`, a `DispatcherMiddleware` mount): the public URL is the prefix plus the
+    /// rule. The app's root then answers both `/prefix` and `/prefix/`, as the WSGI server
+    /// hands it an empty or `/` PATH_INFO.
+    pub fn mount(&mut self, prefix: &str) -> Result<(), String> {
+        let prefix = prefix.trim_end_matches('/');
+        if prefix.is_empty() {
+            return Ok(());
+        }
+        if !prefix.starts_with('/') || prefix.contains("//") {
+            return Err(format!(
+                "prefix `{}` must start with `/` and hold no `//`",
+                prefix.escape_debug()
+            ));
+        }
+        let mut bare_roots = Vec::new();
+        for route in &mut self.routes {
+            if route.origin.is_some() {
+                continue;
+            }
+            if route.segments == [Segment::text("/")] {
+                let mut bare = route.clone();
+                bare.segments = vec![Segment::text(prefix)];
+                bare.rule = prefix.to_owned();
+                bare_roots.push(bare);
+            }
+            match route.segments.first_mut() {
+                Some(Segment::Static { text }) => text.insert_str(0, prefix),
+                _ => route.segments.insert(0, Segment::text(prefix)),
+            }
+            route.rule.insert_str(0, prefix);
+        }
+        self.routes.extend(bare_roots);
+        Ok(())
     }
 }
 
@@ -101,6 +143,10 @@ pub struct Route {
     /// The framework answers `OPTIONS` itself for this route.
     #[serde(default)]
     pub automatic_options: Option<bool>,
+    /// Where the route comes from when the framework does not know it: the operator
+    /// added it (`--allow /socket.io/*`). `None` for the framework's own routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 fn yes() -> bool {
@@ -127,7 +173,29 @@ impl Route {
             redirect_to: None,
             defaults: BTreeMap::new(),
             automatic_options: None,
+            origin: None,
         }
+    }
+
+    /// A route the framework cannot see, added by the operator. `PATH` allows that path
+    /// exactly; `PATH*` allows every path that starts with `PATH`.
+    pub fn extra(pattern: &str, origin: impl Into<String>) -> Result<Self, String> {
+        if !pattern.starts_with('/') {
+            return Err(format!("`{}` must start with `/`", pattern.escape_debug()));
+        }
+        let segments = match pattern.strip_suffix('*') {
+            Some(prefix) => vec![
+                Segment::text(prefix),
+                Segment::Param(Param::new(
+                    "rest",
+                    Converter::new("rest", r"(?s:.*)").part_isolating(false),
+                )),
+            ],
+            None => vec![Segment::text(pattern)],
+        };
+        let mut route = Route::new(pattern, pattern, segments);
+        route.origin = Some(origin.into());
+        Ok(route)
     }
 
     /// Whether the route has no parameters.

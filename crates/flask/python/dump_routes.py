@@ -197,6 +197,10 @@ def table_of(app, spec):
         "host_matching": bool(app.url_map.host_matching),
         "subdomain_matching": bool(getattr(app, "subdomain_matching", False)),
         "routes": [route_of(rule) for rule in app.url_map.iter_rules()],
+        # Werkzeug's debugger (DebuggedApplication, `flask run --debug`) answers
+        # `?__debugger__=yes&cmd=…` on any path. It may be switched on after import, so the
+        # key is blocked whether or not it is on now.
+        "blocked_query_keys": ["__debugger__"],
     }
 
 

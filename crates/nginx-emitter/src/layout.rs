@@ -32,6 +32,8 @@ pub(crate) struct Layout {
     pub(crate) skipped: Vec<String>,
     /// Things the user should know about (over-approximations).
     pub(crate) warnings: Vec<String>,
+    /// Routes the operator added, as `PATH (from ORIGIN)`.
+    pub(crate) extras: Vec<String>,
 }
 
 /// One path a route accepts, as segment tokens (`/users`, `/\d+`). A token that holds a
@@ -97,6 +99,11 @@ pub(crate) fn build(table: &RouteTable) -> Result<Layout, (String, String, Strin
                 param.converter.name,
                 param.name
             ));
+        }
+        if let Some(origin) = &route.origin {
+            layout
+                .extras
+                .push(format!("{} (from {origin})", route.rule.escape_debug()));
         }
         let unsupported = |reason: String| (route.rule.clone(), route.endpoint.clone(), reason);
         let variants =
@@ -193,6 +200,10 @@ impl Variant {
 /// answers (a redirect under strict slashes, a match without them).
 fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<Variant>, Untranslatable> {
     let tokens = tokens(route, defs)?;
+    if route.origin.is_some() {
+        // Added by the operator: exactly what they wrote, no framework slash rules.
+        return Ok(vec![Variant { tokens }]);
+    }
     let text_ends_with_slash =
         matches!(route.segments.last(), Some(Segment::Static { text }) if text.ends_with('/'));
     let mut out = vec![Variant {

@@ -77,6 +77,9 @@ struct Context<'a> {
     statics: Vec<String>,
     groups: Vec<Group>,
     fallback: Vec<String>,
+    extras: Vec<String>,
+    /// One regex over `$args` finding any blocked query key, if there are any.
+    blocked_query: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -186,9 +189,19 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         warnings: layout.warnings.iter().map(|s| quote::comment(s)).collect(),
         hash_sizes: hash_sizes(keys, longest),
         statics: layout.statics.iter().map(|s| quote::token(s)).collect(),
+        extras: layout.extras.iter().map(|s| quote::comment(s)).collect(),
+        blocked_query: blocked_query(&routes.blocked_query_keys),
         groups,
         fallback,
     }
+}
+
+fn blocked_query(keys: &[String]) -> Option<String> {
+    if keys.is_empty() {
+        return None;
+    }
+    let alternatives: Vec<String> = keys.iter().map(|k| pattern::query_key(k)).collect();
+    Some(quote::token(&format!("~(?:{})", alternatives.join("|"))))
 }
 
 /// nginx's hash needs a bucket to hold one element (a pointer, the key padded to 8) plus

@@ -158,6 +158,41 @@ fn push_byte(out: &mut String, byte: u8) {
     }
 }
 
+/// A regex over the raw query string (`$args`) that finds `key` as a parameter name,
+/// however it is percent-encoded: frameworks decode names before comparing them, so
+/// `%5F%5Fdebugger__` is the same key as `__debugger__`.
+pub(crate) fn query_key(key: &str) -> String {
+    let mut out = String::from("(?:^|&)");
+    for byte in key.bytes() {
+        let mut alternatives = Vec::new();
+        if byte.is_ascii_alphanumeric() || b"_-.~".contains(&byte) {
+            alternatives.push(literal(&(byte as char).to_string()));
+        }
+        if byte == b' ' {
+            alternatives.push("\\+".to_owned());
+        }
+        alternatives.push(format!(
+            "%{}{}",
+            hex_digit(byte >> 4),
+            hex_digit(byte & 0xf)
+        ));
+        out.push_str(&format!("(?:{})", alternatives.join("|")));
+    }
+    out.push_str("(?:=|&|\\z)");
+    out
+}
+
+/// One hex digit, either case (`%2f` and `%2F` decode alike).
+fn hex_digit(nibble: u8) -> String {
+    match nibble {
+        0..=9 => ((b'0' + nibble) as char).to_string(),
+        _ => {
+            let lower = (b'a' + nibble - 10) as char;
+            format!("[{lower}{}]", lower.to_ascii_uppercase())
+        }
+    }
+}
+
 /// Translates `regex` (Python dialect) into a PCRE fragment over UTF-8 bytes. With
 /// `part_isolating`, the value can never contain `/`.
 pub(crate) fn converter(
@@ -384,6 +419,9 @@ fn byte_class(ascii: &[(u8, u8)], high: bool) -> String {
         }
     }
     let count = members.iter().filter(|m| **m).count();
+    if count == 256 {
+        return "[\\x00-\\xff]".to_owned();
+    }
     if count == 1 {
         if let Some(b) = members.iter().position(|m| *m) {
             let mut s = String::new();
@@ -465,6 +503,16 @@ mod tests {
     fn literal_escaping_is_safe_for_the_nginx_tokenizer() {
         assert_eq!(literal("/a b\"c'd\\t$"), r"/a\x20b\x22c\x27d\x5ct\$");
         assert_eq!(literal("/café"), r"/caf\xc3\xa9");
+    }
+
+    #[test]
+    fn query_keys_match_in_any_encoding() {
+        assert_eq!(query_key("_d"), "(?:^|&)(?:_|%5[fF])(?:d|%64)(?:=|&|\\z)");
+    }
+
+    #[test]
+    fn a_class_of_every_byte_is_valid_pcre() {
+        assert_eq!(translate("(?s:.*)", false), "^[\\x00-\\xff]*\\z");
     }
 
     #[test]
