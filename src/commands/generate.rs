@@ -11,9 +11,9 @@ pub(crate) fn run(registry: &Registry, args: &GenerateArgs) -> Result<ExitStatus
     // Look both plugins up before reading routes: a typo should not cost an app import.
     let emitter = registry.emitter(&args.target)?;
     let table = super::load_routes(registry, &args.source)?;
-    let mut ctx = EmitContext::default();
-    ctx.name.clone_from(&args.name);
-    ctx.server_binary.clone_from(&args.server_binary);
+    let ctx = EmitContext::default()
+        .with_name(&args.name)
+        .with_server_binary(args.server_binary.clone());
     let output = emitter.emit(&table, &ctx)?;
     if !args.no_validate {
         emitter.validate(&output, &ctx)?;

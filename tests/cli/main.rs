@@ -6,4 +6,5 @@
 mod differential;
 mod errors;
 mod generate;
+mod hostile;
 mod support;

@@ -37,6 +37,22 @@ pub struct EmitContext {
     pub server_binary: Option<PathBuf>,
 }
 
+impl EmitContext {
+    /// Sets the prefix of every name the output defines (builder style).
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets the server binary used for validation (builder style).
+    #[must_use]
+    pub fn with_server_binary(mut self, binary: Option<std::path::PathBuf>) -> Self {
+        self.server_binary = binary;
+        self
+    }
+}
+
 impl Default for EmitContext {
     fn default() -> Self {
         Self {
