@@ -8,5 +8,6 @@ rm -f target/differential-report.txt
 export ROUTEWALL_TEST_VENV="$PWD/.venv"
 cargo test --workspace --locked
 echo
-echo "Differential test (nginx with routewall's output vs Werkzeug's router):"
-sed 's/ | /\n    /g' target/differential-report.txt
+echo "Differential test: probes, then false allows / false denies (nginx with routewall's"
+echo "output against Werkzeug's own router):"
+.venv/bin/python tests/differential/report_table.py target/differential-report.txt
