@@ -81,6 +81,11 @@ pub(crate) struct GenerateArgs {
     /// The server binary used to validate the output (`nginx -t`). Default: on PATH.
     #[arg(long, value_name = "PATH")]
     pub(crate) server_binary: Option<PathBuf>,
+    /// Answer a known path asked with a method its rules do not accept with 405 and an
+    /// Allow header from the server, as the app would (HEAD comes with GET, OPTIONS unless
+    /// the route disables it). Without it, any method passes and the app answers.
+    #[arg(long)]
+    pub(crate) methods: bool,
     /// Write without asking the server to check the output first.
     #[arg(long)]
     pub(crate) no_validate: bool,

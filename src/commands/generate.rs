@@ -13,6 +13,7 @@ pub(crate) fn run(registry: &Registry, args: &GenerateArgs) -> Result<ExitStatus
     let table = super::load_routes(registry, &args.source)?;
     let ctx = EmitContext::default()
         .with_name(&args.name)
+        .with_methods(args.methods)
         .with_server_binary(args.server_binary.clone());
     let output = emitter.emit(&table, &ctx)?;
     if !args.no_validate {

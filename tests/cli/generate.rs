@@ -1,6 +1,6 @@
 //! `generate`, `routes` and `plugins` on working apps.
 
-use crate::support::{Nginx, app_dir, generate, get, get_status, routewall, stderr};
+use crate::support::{Nginx, app_dir, generate, generate_with, get, get_status, routewall, stderr};
 
 #[test]
 fn console_and_scanner_paths_get_nginx_404_and_routes_pass() {
@@ -245,16 +245,9 @@ fn apps_are_found_on_pythonpath() {
     assert!(String::from_utf8_lossy(&result.stdout).contains("/api/v1/"));
 }
 
-/// Generates basic's allowlist with extra `generate` arguments and serves it.
+/// Serves basic's allowlist generated with extra `generate` arguments.
 fn serve_basic_with(extra: &[&str]) -> (tempfile::TempDir, Nginx) {
-    let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "generate", "--source", "flask", "--app", "app", "--target", "nginx", "--output",
-    ];
-    args.push(out.path().to_str().expect("utf-8"));
-    args.extend_from_slice(extra);
-    let result = routewall(&app_dir("basic"), &args);
-    assert!(result.status.success(), "{}", stderr(&result));
+    let out = generate_with(&app_dir("basic"), "app", extra);
     let nginx = Nginx::with_allowlist(out.path());
     (out, nginx)
 }

@@ -46,21 +46,18 @@ pub(crate) fn stderr(out: &Output) -> String {
 
 /// Generates the nginx allowlist for `app` (run from `dir`) into a fresh directory.
 pub(crate) fn generate(dir: &Path, app: &str) -> tempfile::TempDir {
+    generate_with(dir, app, &[])
+}
+
+/// [`generate`] with extra `generate` arguments.
+pub(crate) fn generate_with(dir: &Path, app: &str, extra: &[&str]) -> tempfile::TempDir {
     let out = tempfile::tempdir().expect("tempdir");
-    let result = routewall(
-        dir,
-        &[
-            "generate",
-            "--source",
-            "flask",
-            "--app",
-            app,
-            "--target",
-            "nginx",
-            "--output",
-            out.path().to_str().expect("utf-8"),
-        ],
-    );
+    let mut args = vec![
+        "generate", "--source", "flask", "--app", app, "--target", "nginx",
+    ];
+    args.extend(["--output", out.path().to_str().expect("utf-8")]);
+    args.extend_from_slice(extra);
+    let result = routewall(dir, &args);
     assert!(
         result.status.success(),
         "generate {app} failed: {}",

@@ -38,8 +38,12 @@ try:  # Python >= 3.11
 except ImportError:  # Python 3.10
     import sre_parse
 
+# Methods sent with --methods: the common ones, and one no rule names.
+PROBE_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FOO")
+
 CLASSES = (
     "canonical", "double_slash", "unmerged_rule", "dot_segments", "invalid_utf8", "debugger_query",
+    "converter_check",
 )
 
 # Query strings that reach Werkzeug's debugger (DebuggedApplication answers them on any
@@ -544,7 +548,46 @@ def truth_oracle(app):
                 return True
         return False
 
+    def outcome(path, method):
+        """What the app answers `method path` with: "pass", 404, or "405 ALLOW,LIST"."""
+        from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+        try:
+            adapter.match(path, method=method)
+        except NotFound:
+            return 404
+        except MethodNotAllowed as exc:
+            return f"405 {','.join(sorted(exc.valid_methods))}"
+        except (HTTPException, Exception):
+            return "pass"  # redirects, WebSocket mismatches: answers from the app
+        return "pass"
+
+    def lenient_outcome(path, method):
+        """outcome() with every converter's to_python accepting whatever its regex
+        matched: where the two differ, the app refused a value in code, which no
+        server configuration can reproduce."""
+        with accepting_converters(app.url_map.converters.values()):
+            return outcome(path, method)
+
+    allowed.outcome = outcome
+    allowed.lenient_outcome = lenient_outcome
     return allowed, unmerged_rules
+
+
+@contextlib.contextmanager
+def accepting_converters(classes):
+    """Temporarily make each converter class's to_python the identity."""
+    saved = [(cls, cls.__dict__.get("to_python")) for cls in set(classes)]
+    for cls, _ in saved:
+        cls.to_python = lambda self, value: value
+    try:
+        yield
+    finally:
+        for cls, original in saved:
+            if original is None:
+                del cls.to_python
+            else:
+                cls.to_python = original
 
 
 # --------------------------------------------------------------------------
@@ -558,23 +601,27 @@ class Nginx:
     def __init__(self, host, port):
         self.host, self.port, self.conn = host, port, None
 
-    def status(self, raw):
+    def status(self, raw, method="GET"):
+        """The status nginx answers; a 405 comes as ("405", sorted Allow methods)."""
         try:
-            return self._request(raw)
+            return self._request(raw, method)
         except (http.client.HTTPException, OSError):
             # Most likely a kept-alive connection nginx had already closed:
             # retry once on a fresh one, and let a second failure propagate.
             self.close()
-            return self._request(raw)
+            return self._request(raw, method)
 
-    def _request(self, raw):
+    def _request(self, raw, method):
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
-        self.conn.request("GET", raw, headers={"Host": "localhost"})
+        self.conn.request(method, raw, headers={"Host": "localhost"})
         response = self.conn.getresponse()
         response.read()
         if response.will_close:
             self.close()
+        if response.status == 405:
+            allow = response.getheader("Allow") or ""
+            return f"405 {','.join(sorted(m.strip() for m in allow.split(',') if m.strip()))}"
         return response.status
 
     def close(self):
@@ -587,12 +634,16 @@ class Nginx:
 # Report
 # --------------------------------------------------------------------------
 
-def verdict_kind(truth, status):
-    """None when nginx agrees with the app, else the kind of disagreement."""
+def verdict_kind(row):
+    """None when nginx agrees with the app, else the kind of disagreement. With methods,
+    a refusal must also be the app's own (404 vs 405, and the same Allow list)."""
+    truth, status = row["truth"], row["nginx"]
     if status == 200:
         return None if truth else "false_allows"
-    if status == 404:
-        return "false_denies" if truth else None
+    if status == 404 or str(status).startswith("405"):
+        if truth:
+            return "false_denies"
+        return None if "answer" not in row or row["answer"] == status else "other"
     return "other"
 
 
@@ -611,11 +662,11 @@ def build_report(spec, results, dry_run):
         else:
             groups = []
             for kind in ("false_allows", "false_denies", "other"):
-                group = [r for r in rows if verdict_kind(r["truth"], r["nginx"]) == kind]
+                group = [r for r in rows if verdict_kind(r) == kind]
                 summary[kind] = len(group)
                 groups.append(group)
         summary["examples"] = [
-            {"path": r["path"], "truth": r["truth"], "nginx": r["nginx"]}
+            {k: r[k] for k in ("path", "method", "truth", "answer", "nginx") if k in r}
             for r in round_robin(groups, MAX_EXAMPLES)
         ]
         report["classes"][cls] = summary
@@ -646,6 +697,10 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, help="nginx port (not needed with --dry-run)")
     parser.add_argument("--dry-run", action="store_true", help="compute truth only")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--methods", action="store_true",
+        help="send every probe with several methods and compare 404/405/Allow too",
+    )
     args = parser.parse_args(argv)
     if args.port is None and not args.dry_run:
         parser.error("--port is required unless --dry-run")
@@ -668,15 +723,24 @@ def run(args):
     for raw in probes + debugger_probes(answered):
         path, valid_utf8 = decode_path(raw)
         cls = classify(raw, path, valid_utf8, unmerged_rules)
-        # Policy: the debugger query is refused whatever the path.
-        truth = False if cls == "debugger_query" else allowed(path)
-        results.append({"path": raw, "class": cls, "truth": truth, "nginx": None})
+        if not args.methods:
+            # Policy: the debugger query is refused whatever the path.
+            truth = False if cls == "debugger_query" else allowed(path)
+            results.append({"path": raw, "class": cls, "truth": truth, "nginx": None})
+            continue
+        for method in PROBE_METHODS:
+            answer = 404 if cls == "debugger_query" else allowed.outcome(path, method)
+            method_cls = cls
+            if cls != "debugger_query" and answer != allowed.lenient_outcome(path, method):
+                method_cls = "converter_check"
+            results.append({"path": raw, "method": method, "class": method_cls,
+                            "truth": answer == "pass", "answer": answer, "nginx": None})
 
     if not args.dry_run:
         nginx = Nginx(args.host, args.port)
         try:
             for row in results:
-                row["nginx"] = nginx.status(row["path"])
+                row["nginx"] = nginx.status(row["path"], row.get("method", "GET"))
         except (http.client.HTTPException, OSError) as exc:
             print(f"probe.py: nginx at {args.host}:{args.port} failed: {exc!r}",
                   file=sys.stderr)

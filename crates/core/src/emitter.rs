@@ -35,6 +35,9 @@ pub struct EmitContext {
     pub name: String,
     /// The server binary used by [`Emitter::validate`]; `None` means look it up on `PATH`.
     pub server_binary: Option<PathBuf>,
+    /// Answer a known path requested with a method its rules do not accept with 405 (and
+    /// an `Allow` header) from the server, as the app would; otherwise any method passes.
+    pub enforce_methods: bool,
 }
 
 impl EmitContext {
@@ -42,6 +45,13 @@ impl EmitContext {
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Sets whether methods are enforced (builder style).
+    #[must_use]
+    pub fn with_methods(mut self, enforce: bool) -> Self {
+        self.enforce_methods = enforce;
         self
     }
 
@@ -58,6 +68,7 @@ impl Default for EmitContext {
         Self {
             name: "routewall".to_owned(),
             server_binary: None,
+            enforce_methods: false,
         }
     }
 }

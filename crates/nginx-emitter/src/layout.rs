@@ -18,9 +18,29 @@ use crate::pattern::{self, Definitions, Fragment, Untranslatable};
 /// nginx rejects a directive parameter over 4094 bytes; keep well below it.
 pub(crate) const MAX_REGEX_BYTES: usize = 4000;
 
-/// The allowlist, ready to print.
+/// The allowlist, ready to print: one or more [`Table`]s of paths.
 #[derive(Debug, Default)]
 pub(crate) struct Layout {
+    /// Without method enforcement one table, `path`. With it, per method `M` of
+    /// [`Layout::methods`] (by index `i`): `ok_i` (paths `M` may request), `known_i` (paths
+    /// whose own rules accept `M`, for the `Allow` header of a 405), and `ok_other` for any
+    /// other method.
+    pub(crate) tables: Vec<Table>,
+    /// Every method some rule names, sorted; empty without method enforcement.
+    pub(crate) methods: Vec<String>,
+    /// Routes left out on purpose, with the reason.
+    pub(crate) skipped: Vec<String>,
+    /// Things the user should know about (over-approximations).
+    pub(crate) warnings: Vec<String>,
+    /// Routes the operator added, as `PATH (from ORIGIN)`.
+    pub(crate) extras: Vec<String>,
+}
+
+/// A set of paths, split for nginx: a hash of exact paths and regex groups.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    /// Names the table's variables.
+    pub(crate) name: String,
     /// Exact paths, for the hash.
     pub(crate) statics: BTreeSet<String>,
     /// Groups keyed by the ASCII-lowercased first segment (nginx's hash ignores case; the
@@ -28,12 +48,6 @@ pub(crate) struct Layout {
     pub(crate) groups: BTreeMap<String, Vec<String>>,
     /// Regexes for URIs whose first segment names no group (or that have one segment).
     pub(crate) fallback: Vec<String>,
-    /// Routes left out on purpose, with the reason.
-    pub(crate) skipped: Vec<String>,
-    /// Things the user should know about (over-approximations).
-    pub(crate) warnings: Vec<String>,
-    /// Routes the operator added, as `PATH (from ORIGIN)`.
-    pub(crate) extras: Vec<String>,
 }
 
 /// One path a route accepts, as segment tokens (`/users`, `/\d+`). A token that holds a
@@ -53,6 +67,31 @@ struct Token {
     crosses: bool,
 }
 
+/// How Werkzeug answers a variant's path for a method the rule does not accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The rule's own path (or, without strict slashes, its slash-added form): the rule
+    /// joins the 405's `Allow` list.
+    Own,
+    /// The form Werkzeug only redirects or matches for accepted methods (`/docs` for
+    /// `/docs/`): other methods get 404.
+    Twin,
+}
+
+/// A variant with what decides which tables it belongs to.
+struct Candidate {
+    variant: Variant,
+    kind: Kind,
+    /// The rule's methods; `None` means any.
+    methods: Option<BTreeSet<String>>,
+}
+
+impl Candidate {
+    fn accepts(&self, method: &str) -> bool {
+        self.methods.as_ref().is_none_or(|m| m.contains(method))
+    }
+}
+
 /// Where a variant can match, by the first segment of the request path.
 enum Placement {
     /// Only paths with exactly one segment (no group key).
@@ -63,12 +102,12 @@ enum Placement {
     Everywhere,
 }
 
-/// Builds the layout, or names the first rule that cannot be translated exactly.
-pub(crate) fn build(table: &RouteTable) -> Result<Layout, (String, String, String)> {
+/// Builds the layout, or names the first rule that cannot be translated exactly
+/// (`(rule, endpoint, reason)`). With `methods`, one table per method (see [`Layout`]).
+pub(crate) fn build(table: &RouteTable, methods: bool) -> Result<Layout, (String, String, String)> {
     let mut layout = Layout::default();
     let mut defs = Definitions::default();
-    let mut dynamic: Vec<(Placement, Variant)> = Vec::new();
-    let mut lowered_statics: BTreeSet<String> = BTreeSet::new();
+    let mut candidates = Vec::new();
 
     for route in &table.routes {
         if let Some(reason) = dead_reason(table, route) {
@@ -92,9 +131,10 @@ pub(crate) fn build(table: &RouteTable) -> Result<Layout, (String, String, Strin
             // Werkzeug's to_python may refuse values the regex admits (`int(max=10)`,
             // custom code), but only after the method check: for another method the app
             // still answers (405), so at path level the regex is the exact boundary. With
-            // method enforcement this becomes an over-approximation; say so now.
+            // method enforcement the accepted methods of such values pass nginx and get
+            // the app's 404.
             layout.warnings.push(format!(
-                "rule `{}`: converter `{}` of `{}` checks values in code; values its regex matches pass nginx and are refused by the app",
+                "rule `{}`: converter `{}` of `{}` checks values in code; values its regex matches pass nginx and may be refused by the app",
                 route.rule.escape_debug(),
                 param.converter.name,
                 param.name
@@ -110,46 +150,106 @@ pub(crate) fn build(table: &RouteTable) -> Result<Layout, (String, String, Strin
             variants(route, &mut defs).map_err(|Untranslatable(reason)| unsupported(reason))?;
         let longest = variants
             .iter()
-            .map(|v| finish(std::slice::from_ref(v), &defs).len())
+            .map(|(v, _)| finish(std::slice::from_ref(v), &defs).len())
             .max();
         if let Some(len) = longest.filter(|&len| len > MAX_REGEX_BYTES) {
             return Err(unsupported(format!(
                 "its pattern needs {len} bytes, over the {MAX_REGEX_BYTES} nginx allows in one regex"
             )));
         }
-        for variant in variants {
-            if let Some(path) = variant.static_path() {
-                // The hash folds ASCII case; a second path that differs only in case cannot
-                // be a key too, so it is matched by regex instead.
-                if hashable(&path) && lowered_statics.insert(path.to_ascii_lowercase()) {
-                    layout.statics.insert(path);
-                    continue;
-                }
-                if layout.statics.contains(&path) {
-                    continue;
-                }
-            }
-            dynamic.push((variant.placement(), variant));
+        let route_methods = route.methods.as_ref().map(|m| {
+            m.iter()
+                .map(|s| s.to_ascii_uppercase())
+                .collect::<BTreeSet<_>>()
+        });
+        if let Some(odd) = route_methods.iter().flatten().find(|m| {
+            m.is_empty()
+                || !m
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }) {
+            // Method names end up in map keys and in the Allow header's value.
+            return Err(unsupported(format!(
+                "method `{}` is not a plain token",
+                odd.escape_debug()
+            )));
+        }
+        for (variant, kind) in variants {
+            candidates.push(Candidate {
+                variant,
+                kind,
+                methods: route_methods.clone(),
+            });
         }
     }
 
+    if !methods {
+        layout
+            .tables
+            .push(table_of("path", candidates.iter(), &defs));
+        return Ok(layout);
+    }
+    layout.methods = candidates
+        .iter()
+        .flat_map(|c| c.methods.iter().flatten().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for (i, method) in layout.methods.iter().enumerate() {
+        let ok = candidates.iter().filter(|c| c.accepts(method));
+        layout.tables.push(table_of(&format!("ok_{i}"), ok, &defs));
+        let known = candidates
+            .iter()
+            .filter(|c| c.kind == Kind::Own && c.accepts(method));
+        layout
+            .tables
+            .push(table_of(&format!("known_{i}"), known, &defs));
+    }
+    let any_method = candidates.iter().filter(|c| c.methods.is_none());
+    layout.tables.push(table_of("ok_other", any_method, &defs));
+    Ok(layout)
+}
+
+/// Splits candidates into the hash of exact paths and the regex groups.
+fn table_of<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a Candidate>,
+    defs: &Definitions,
+) -> Table {
+    let mut table = Table {
+        name: name.to_owned(),
+        ..Table::default()
+    };
+    let mut lowered_statics: BTreeSet<String> = BTreeSet::new();
     let mut everywhere = Vec::new();
     let mut fallback = Vec::new();
     let mut groups: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
-    for (placement, variant) in dynamic {
-        match placement {
-            Placement::Fallback => fallback.push(variant),
-            Placement::Group(key) => groups.entry(key).or_default().push(variant),
-            Placement::Everywhere => everywhere.push(variant),
+    for candidate in candidates {
+        let variant = &candidate.variant;
+        if let Some(path) = variant.static_path() {
+            // The hash folds ASCII case; a second path that differs only in case cannot
+            // be a key too, so it is matched by regex instead.
+            if hashable(&path) && lowered_statics.insert(path.to_ascii_lowercase()) {
+                table.statics.insert(path);
+                continue;
+            }
+            if table.statics.contains(&path) {
+                continue;
+            }
+        }
+        match variant.placement() {
+            Placement::Fallback => fallback.push(variant.clone()),
+            Placement::Group(key) => groups.entry(key).or_default().push(variant.clone()),
+            Placement::Everywhere => everywhere.push(variant.clone()),
         }
     }
     for (key, mut members) in groups {
         members.extend(everywhere.iter().cloned());
-        layout.groups.insert(key, regexes(members, &defs));
+        table.groups.insert(key, regexes(members, defs));
     }
     fallback.extend(everywhere);
-    layout.fallback = regexes(fallback, &defs);
-    Ok(layout)
+    table.fallback = regexes(fallback, defs);
+    table
 }
 
 /// Rules the app can never match, so allowing them would only widen the allowlist.
@@ -198,21 +298,25 @@ impl Variant {
 
 /// The paths `route` accepts: the rule itself, plus the trailing-slash twin Werkzeug
 /// answers (a redirect under strict slashes, a match without them).
-fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<Variant>, Untranslatable> {
+fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<(Variant, Kind)>, Untranslatable> {
     let tokens = tokens(route, defs)?;
     if route.origin.is_some() {
         // Added by the operator: exactly what they wrote, no framework slash rules.
-        return Ok(vec![Variant { tokens }]);
+        return Ok(vec![(Variant { tokens }, Kind::Own)]);
     }
     let text_ends_with_slash =
         matches!(route.segments.last(), Some(Segment::Static { text }) if text.ends_with('/'));
-    let mut out = vec![Variant {
-        tokens: tokens.clone(),
-    }];
+    let mut out = vec![(
+        Variant {
+            tokens: tokens.clone(),
+        },
+        Kind::Own,
+    )];
     if text_ends_with_slash {
-        // `/docs/` also answers `/docs` (308 when strict, a match otherwise).
+        // `/docs/` also answers `/docs` (308 when strict, a match otherwise), but only for
+        // the rule's methods: any other method gets 404, not 405.
         if let Some(shorter) = without_trailing_slash(&tokens) {
-            out.push(Variant { tokens: shorter });
+            out.push((Variant { tokens: shorter }, Kind::Twin));
         }
     } else if !route.strict_slashes {
         let mut longer = tokens;
@@ -221,7 +325,8 @@ fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<Variant>, Untra
             literal: Some("/".to_owned()),
             crosses: false,
         });
-        out.push(Variant { tokens: longer });
+        // `/loose` with strict_slashes=False matches `/loose/` as its own path.
+        out.push((Variant { tokens: longer }, Kind::Own));
     }
     Ok(out)
 }
@@ -433,7 +538,7 @@ mod tests {
     fn layout(routes: Vec<Route>) -> Layout {
         let mut table = RouteTable::new("test", "app");
         table.routes = routes;
-        build(&table).expect("builds")
+        build(&table, false).expect("builds")
     }
 
     #[test]
@@ -441,22 +546,22 @@ mod tests {
         let mut loose = route("/loose");
         loose.strict_slashes = false;
         let l = layout(vec![route("/docs/"), route("/about"), loose]);
-        let statics: Vec<&str> = l.statics.iter().map(String::as_str).collect();
+        let statics: Vec<&str> = l.tables[0].statics.iter().map(String::as_str).collect();
         assert_eq!(statics, ["/about", "/docs", "/docs/", "/loose", "/loose/"]);
     }
 
     #[test]
     fn paths_differing_only_in_case_cannot_share_the_hash() {
         let l = layout(vec![route("/About"), route("/about")]);
-        assert_eq!(l.statics.len(), 1);
-        assert_eq!(l.fallback.len(), 1, "{:?}", l.fallback);
+        assert_eq!(l.tables[0].statics.len(), 1);
+        assert_eq!(l.tables[0].fallback.len(), 1, "{:?}", l.tables[0].fallback);
     }
 
     #[test]
     fn static_text_with_a_dollar_is_matched_by_regex() {
         let l = layout(vec![route("/price$")]);
-        assert!(l.statics.is_empty());
-        assert_eq!(l.fallback, [r"^/price\$\z"]);
+        assert!(l.tables[0].statics.is_empty());
+        assert_eq!(l.tables[0].fallback, [r"^/price\$\z"]);
     }
 
     #[test]
@@ -466,8 +571,11 @@ mod tests {
             route("/users/<int:id>/posts"),
             route("/Shop/<x>"),
         ]);
-        assert_eq!(l.groups.keys().collect::<Vec<_>>(), ["shop", "users"]);
-        let users = &l.groups["users"];
+        assert_eq!(
+            l.tables[0].groups.keys().collect::<Vec<_>>(),
+            ["shop", "users"]
+        );
+        let users = &l.tables[0].groups["users"];
         assert_eq!(users.len(), 1);
         assert!(
             users[0].starts_with("^(?(DEFINE)"),
@@ -478,9 +586,9 @@ mod tests {
             "{users:?}"
         );
         assert!(
-            l.groups["shop"][0].starts_with("^/Shop/"),
+            l.tables[0].groups["shop"][0].starts_with("^/Shop/"),
             "the regex keeps the case: {:?}",
-            l.groups["shop"]
+            l.tables[0].groups["shop"]
         );
     }
 
@@ -491,24 +599,36 @@ mod tests {
             route("/<org>/settings"),
             route("/<word>"),
         ]);
-        assert!(l.groups["users"][0].contains("settings"), "{:?}", l.groups);
         assert!(
-            l.fallback.iter().any(|r| r.contains("settings")),
+            l.tables[0].groups["users"][0].contains("settings"),
             "{:?}",
-            l.fallback
+            l.tables[0].groups
         );
         assert!(
-            l.fallback.iter().all(|r| !r.contains("users")),
+            l.tables[0].fallback.iter().any(|r| r.contains("settings")),
             "{:?}",
-            l.fallback
+            l.tables[0].fallback
+        );
+        assert!(
+            l.tables[0].fallback.iter().all(|r| !r.contains("users")),
+            "{:?}",
+            l.tables[0].fallback
         );
     }
 
     #[test]
     fn a_leading_path_parameter_can_match_anything() {
         let l = layout(vec![route("/api/<int:n>"), route("/<path:p>/tail")]);
-        assert!(l.groups["api"][0].contains("tail"), "{:?}", l.groups);
-        assert!(l.fallback[0].contains("tail"), "{:?}", l.fallback);
+        assert!(
+            l.tables[0].groups["api"][0].contains("tail"),
+            "{:?}",
+            l.tables[0].groups
+        );
+        assert!(
+            l.tables[0].fallback[0].contains("tail"),
+            "{:?}",
+            l.tables[0].fallback
+        );
     }
 
     #[test]
@@ -517,7 +637,7 @@ mod tests {
             .map(|i| route(&format!("/api/<int:n>/resource-number-{i}")))
             .collect();
         let l = layout(routes);
-        let regexes = &l.groups["api"];
+        let regexes = &l.tables[0].groups["api"];
         assert!(regexes.len() > 1, "one regex of {} bytes", regexes[0].len());
         assert!(
             regexes
@@ -535,7 +655,7 @@ mod tests {
     fn a_route_too_long_for_one_regex_is_refused_by_name() {
         let mut table = RouteTable::new("test", "app");
         table.routes = vec![route(&format!("/{}/<int:n>", "a".repeat(4100)))];
-        let (rule, _, reason) = build(&table).expect_err("too long");
+        let (rule, _, reason) = build(&table, false).expect_err("too long");
         assert!(
             rule.starts_with("/aaaa") && reason.contains("over the 4000"),
             "{reason}"
@@ -543,10 +663,42 @@ mod tests {
     }
 
     #[test]
+    fn methods_get_a_table_each_and_twins_stay_out_of_the_allow_list() {
+        let mut only_post = route("/only-post/");
+        only_post.methods = Some(vec!["POST".to_owned(), "OPTIONS".to_owned()]);
+        let mut get = route("/page");
+        get.methods = Some(vec!["GET".to_owned(), "HEAD".to_owned()]);
+        let mut table = RouteTable::new("test", "app");
+        table.routes = vec![only_post, get, route("/any")];
+        let l = build(&table, true).expect("builds");
+        assert_eq!(l.methods, ["GET", "HEAD", "OPTIONS", "POST"]);
+        let by_name = |name: &str| {
+            &l.tables
+                .iter()
+                .find(|t| t.name == name)
+                .expect(name)
+                .statics
+        };
+        // POST may ask for `/only-post/`, and for `/only-post` (the app redirects).
+        assert!(by_name("ok_3").contains("/only-post") && by_name("ok_3").contains("/only-post/"));
+        // GET /only-post is a 404 in Werkzeug, not a 405: the twin is not "known".
+        assert!(
+            !by_name("known_3").contains("/only-post")
+                && by_name("known_3").contains("/only-post/")
+        );
+        assert!(by_name("ok_0").contains("/page") && !by_name("ok_0").contains("/only-post/"));
+        // A rule without methods answers every method, including ones no rule names.
+        assert_eq!(by_name("ok_other").iter().collect::<Vec<_>>(), ["/any"]);
+    }
+
+    #[test]
     fn dead_subdomain_rules_are_skipped() {
         let mut api = route("/status");
         api.subdomain = Some("api".to_owned());
         let l = layout(vec![api]);
-        assert!(l.statics.is_empty() && l.skipped.len() == 1, "{l:?}");
+        assert!(
+            l.tables[0].statics.is_empty() && l.skipped.len() == 1,
+            "{l:?}"
+        );
     }
 }

@@ -25,7 +25,7 @@
 //!     ]));
 //! let output = NginxEmitter.emit(&table, &EmitContext::default())?;
 //! let http = &output.file("http.conf").expect("always written").contents;
-//! assert!(http.contains(r#""\user" $routewall_group_1;"#));
+//! assert!(http.contains(r#""\user" $routewall_path_group_1;"#));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -70,14 +70,18 @@ struct Context<'a> {
     counts: Counts,
     skipped: Vec<String>,
     warnings: Vec<String>,
+    extras: Vec<String>,
     /// `map_hash_max_size` / `map_hash_bucket_size`, only when nginx's defaults are too
     /// small: they are `http`-level settings, and a second include setting them again
     /// (another app, or the user's own) would be a duplicate directive.
     hash_sizes: Option<(usize, usize)>,
-    statics: Vec<String>,
-    groups: Vec<Group>,
-    fallback: Vec<String>,
-    extras: Vec<String>,
+    /// `variables_hash_max_size` (with a bucket size of 128, as the generated names are
+    /// long), likewise only when the variables defined here would crowd nginx's default
+    /// table (1024 for all variables of the configuration).
+    variables_hash_size: Option<usize>,
+    tables: Vec<TableContext>,
+    /// With method enforcement: each method some rule names, as a quoted token, by index.
+    methods: Vec<String>,
     /// One regex over `$args` finding any blocked query key, if there are any.
     blocked_query: Option<String>,
 }
@@ -88,6 +92,14 @@ struct Counts {
     statics: usize,
     groups: usize,
     regexes: usize,
+}
+
+#[derive(Serialize)]
+struct TableContext {
+    name: String,
+    statics: Vec<String>,
+    groups: Vec<Group>,
+    fallback: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -119,10 +131,12 @@ impl Emitter for NginxEmitter {
             });
         }
         let layout =
-            layout::build(routes).map_err(|(rule, endpoint, reason)| EmitError::Unsupported {
-                rule,
-                endpoint,
-                reason,
+            layout::build(routes, ctx.enforce_methods).map_err(|(rule, endpoint, reason)| {
+                EmitError::Unsupported {
+                    rule,
+                    endpoint,
+                    reason,
+                }
             })?;
         let context = context(routes, ctx, &layout);
         let templates = Templates::builtin(TEMPLATES)?;
@@ -145,32 +159,48 @@ impl Emitter for NginxEmitter {
 }
 
 fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layout) -> Context<'a> {
-    let groups: Vec<Group> = layout
-        .groups
+    let regex_token = |r: &String| quote::token(&format!("~{r}"));
+    let tables: Vec<TableContext> = layout
+        .tables
         .iter()
-        .enumerate()
-        .map(|(i, (key, regexes))| Group {
-            id: i + 1,
-            // A leading backslash makes map read the key literally (`default`, `~x`).
-            key: quote::token(&format!("\\{key}")),
-            regexes: regexes
+        .map(|t| TableContext {
+            name: t.name.clone(),
+            statics: t.statics.iter().map(|s| quote::token(s)).collect(),
+            groups: t
+                .groups
                 .iter()
-                .map(|r| quote::token(&format!("~{r}")))
+                .enumerate()
+                .map(|(i, (key, regexes))| Group {
+                    id: i + 1,
+                    // A leading backslash makes map read the key literally (`default`, `~x`).
+                    key: quote::token(&format!("\\{key}")),
+                    regexes: regexes.iter().map(regex_token).collect(),
+                })
                 .collect(),
+            fallback: t.fallback.iter().map(regex_token).collect(),
         })
         .collect();
-    let fallback: Vec<String> = layout
-        .fallback
+    // The first table holds every path (without methods) or the most common method's.
+    let main = layout.tables.first();
+    let counts = Counts {
+        routes: routes.routes.len(),
+        statics: main.map_or(0, |t| t.statics.len()),
+        groups: main.map_or(0, |t| t.groups.len()),
+        regexes: main.map_or(0, |t| {
+            t.fallback.len() + t.groups.values().map(Vec::len).sum::<usize>()
+        }),
+    };
+    let keys = layout
+        .tables
         .iter()
-        .map(|r| quote::token(&format!("~{r}")))
-        .collect();
-    let regexes = fallback.len() + groups.iter().map(|g| g.regexes.len()).sum::<usize>();
-    let keys = layout.statics.len() + groups.len();
+        .map(|t| t.statics.len().max(t.groups.len()))
+        .max()
+        .unwrap_or(0);
     let longest = layout
-        .statics
+        .tables
         .iter()
+        .flat_map(|t| t.statics.iter().chain(t.groups.keys()))
         .map(String::len)
-        .chain(layout.groups.keys().map(String::len))
         .max()
         .unwrap_or(0);
     Context {
@@ -179,21 +209,23 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         app: quote::comment(&routes.app),
         framework: routes.framework.as_deref().map(quote::comment),
         prefix: &ctx.name,
-        counts: Counts {
-            routes: routes.routes.len(),
-            statics: layout.statics.len(),
-            groups: groups.len(),
-            regexes,
-        },
+        counts,
         skipped: layout.skipped.iter().map(|s| quote::comment(s)).collect(),
         warnings: layout.warnings.iter().map(|s| quote::comment(s)).collect(),
-        hash_sizes: hash_sizes(keys, longest),
-        statics: layout.statics.iter().map(|s| quote::token(s)).collect(),
         extras: layout.extras.iter().map(|s| quote::comment(s)).collect(),
+        hash_sizes: hash_sizes(keys, longest),
+        variables_hash_size: variables_hash_size(&tables, layout.methods.len()),
+        tables,
+        methods: layout.methods.iter().map(|m| quote::token(m)).collect(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
-        groups,
-        fallback,
     }
+}
+
+/// The variables the output defines, plus room for nginx's own (about 150) and the
+/// user's; `None` while nginx's default fits.
+fn variables_hash_size(tables: &[TableContext], methods: usize) -> Option<usize> {
+    let ours = 12 + 2 * methods + tables.iter().map(|t| 5 + t.groups.len()).sum::<usize>();
+    (ours > 150).then(|| (4 * (ours + 300)).next_power_of_two())
 }
 
 fn blocked_query(keys: &[String]) -> Option<String> {
