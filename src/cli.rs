@@ -27,6 +27,9 @@ fn long_version() -> &'static str {
 pub(crate) enum Command {
     /// Write the server configuration that allows exactly the app's routes.
     Generate(GenerateArgs),
+    /// Exit 1 if the files in --output differ from what `generate` would write (same
+    /// arguments), printing the routes added and removed; exit 0 if they are up to date.
+    Check(GenerateArgs),
     /// Print the route table the source reads.
     Routes(RoutesArgs),
     /// Inspect the sources and targets routewall knows.
@@ -86,6 +89,12 @@ pub(crate) struct GenerateArgs {
     /// the route disables it). Without it, any method passes and the app answers.
     #[arg(long)]
     pub(crate) methods: bool,
+    /// Print the routes added and removed against the files in --output before writing.
+    #[arg(long)]
+    pub(crate) diff: bool,
+    /// Print the files to stdout instead of writing them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// Write without asking the server to check the output first.
     #[arg(long)]
     pub(crate) no_validate: bool,

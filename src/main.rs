@@ -11,11 +11,12 @@ use clap::Parser;
 use routewall_flask as _;
 use routewall_nginx_emitter as _;
 
-/// How a command that did not fail ended. Errors exit with 2 (as clap's usage errors do);
-/// 1 is reserved for checks that find a difference.
+/// How a command that did not fail ended. Errors exit with 2 (as clap's usage errors do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExitStatus {
     Success = 0,
+    /// A check found a difference.
+    Failure = 1,
 }
 
 fn main() -> ExitCode {

@@ -1,36 +1,34 @@
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use routewall_core::{EmitContext, Output, Registry};
+use routewall_core::{EmitContext, Output, OutputFile, Registry, RouteTable};
 
 use crate::ExitStatus;
 use crate::cli::GenerateArgs;
 
+/// The route table an output was made from, written beside it so that `check` and
+/// `--diff` can name the routes that changed instead of showing a text diff.
+const MANIFEST: &str = "routes.json";
+
 pub(crate) fn run(registry: &Registry, args: &GenerateArgs) -> Result<ExitStatus> {
-    // Look both plugins up before reading routes: a typo should not cost an app import.
-    let emitter = registry.emitter(&args.target)?;
-    let table = super::load_routes(registry, &args.source)?;
-    let ctx = EmitContext::default()
-        .with_name(&args.name)
-        .with_methods(args.methods)
-        .with_server_binary(args.server_binary.clone());
-    let output = emitter.emit(&table, &ctx)?;
-    if !args.no_validate {
-        emitter.validate(&output, &ctx)?;
+    let (table, output) = render(registry, args)?;
+    if args.diff {
+        print_changes(&args.output, &table)?;
     }
-    for warning in &output.warnings {
-        eprintln!("warning: {warning}");
+    if args.dry_run {
+        let mut stdout = std::io::stdout().lock();
+        for file in &output.files {
+            writeln!(stdout, "# ==> {} <==\n{}", file.name, file.contents)?;
+        }
+        return Ok(ExitStatus::Success);
     }
     write_all(&args.output, &output)?;
+    let names: Vec<&str> = output.files.iter().map(|f| f.name.as_str()).collect();
     eprintln!(
         "wrote {} for {} routes of `{}` to {}",
-        output
-            .files
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" and "),
+        names.join(", "),
         table.routes.len(),
         table.app,
         args.output.display()
@@ -38,10 +36,142 @@ pub(crate) fn run(registry: &Registry, args: &GenerateArgs) -> Result<ExitStatus
     Ok(ExitStatus::Success)
 }
 
+pub(crate) fn check(registry: &Registry, args: &GenerateArgs) -> Result<ExitStatus> {
+    let (table, output) = render(registry, args)?;
+    let stale: Vec<&str> = output
+        .files
+        .iter()
+        .filter(|f| {
+            std::fs::read(args.output.join(&f.name)).ok().as_deref() != Some(f.contents.as_bytes())
+        })
+        .map(|f| f.name.as_str())
+        .collect();
+    if stale.is_empty() {
+        eprintln!(
+            "up to date: {} ({} routes)",
+            args.output.display(),
+            table.routes.len()
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let changed_routes = print_changes(&args.output, &table)?;
+    if !changed_routes {
+        eprintln!(
+            "routes unchanged, but the output differs (another routewall version or other options)"
+        );
+    }
+    eprintln!(
+        "out of date: {} in {}",
+        stale.join(", "),
+        args.output.display()
+    );
+    Ok(ExitStatus::Failure)
+}
+
+/// Reads the routes and renders (and, unless told not to, validates) the output, plus the
+/// manifest.
+fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Output)> {
+    // Look both plugins up before reading routes: a typo should not cost an app import.
+    let emitter = registry.emitter(&args.target)?;
+    let mut table = super::load_routes(registry, &args.source)?;
+    let ctx = EmitContext::default()
+        .with_name(&args.name)
+        .with_methods(args.methods)
+        .with_server_binary(args.server_binary.clone());
+    let mut output = emitter.emit(&table, &ctx)?;
+    if !args.no_validate {
+        emitter.validate(&output, &ctx)?;
+    }
+    for warning in &output.warnings {
+        eprintln!("warning: {warning}");
+    }
+    // Which interpreter read the table is not part of it: both transports must agree.
+    table.read_by = None;
+    let manifest = serde_json::to_string_pretty(&table)? + "\n";
+    output.files.push(OutputFile::new(
+        MANIFEST,
+        "the route table this output was made from (for `routewall check`)",
+        manifest,
+    ));
+    Ok((table, output))
+}
+
+/// Prints `+ rule` / `- rule` lines against the manifest in `dir`; whether any route
+/// changed.
+fn print_changes(dir: &Path, table: &RouteTable) -> Result<bool> {
+    let old: Option<RouteTable> = std::fs::read_to_string(dir.join(MANIFEST))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let Some(old) = old else {
+        eprintln!(
+            "no previous output in {}: every route is new",
+            dir.display()
+        );
+        return Ok(!table.routes.is_empty());
+    };
+    let (before, after) = (route_lines(&old), route_lines(table));
+    for line in before.difference(&after) {
+        eprintln!("- {line}");
+    }
+    for line in after.difference(&before) {
+        eprintln!("+ {line}");
+    }
+    Ok(before != after)
+}
+
+fn route_lines(table: &RouteTable) -> BTreeSet<String> {
+    table
+        .routes
+        .iter()
+        .map(|r| {
+            let methods = r
+                .methods
+                .as_ref()
+                .map_or_else(|| "any method".to_owned(), |m| m.join(","));
+            let origin = r
+                .origin
+                .as_deref()
+                .map(|o| format!(", from {o}"))
+                .unwrap_or_default();
+            format!(
+                "{} ({}; {methods}{origin})",
+                r.rule.escape_debug(),
+                r.endpoint.escape_debug()
+            )
+        })
+        .collect()
+}
+
+/// Removes temporary files a crashed run left behind (`.http.conf.XXXXXX`). Only called
+/// while holding the lock, so no other run is using them.
+fn remove_stale_temporaries(dir: &Path, output: &Output) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if output
+            .files
+            .iter()
+            .any(|f| name.starts_with(&format!(".{}.", f.name)))
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes every file to a temporary name in the target directory, then renames it into
 /// place, so a reader never sees a half-written file and a failure leaves the old one.
+/// An exclusive lock on `DIR/.routewall.lock` keeps two runs from interleaving.
 fn write_all(dir: &Path, output: &Output) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let lock_path = dir.join(".routewall.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    remove_stale_temporaries(dir, output);
     let mut staged = Vec::new();
     for file in &output.files {
         let mut tmp = tempfile::Builder::new()
@@ -51,6 +181,10 @@ fn write_all(dir: &Path, output: &Output) -> Result<()> {
         tmp.write_all(file.contents.as_bytes())?;
         tmp.as_file().sync_all()?;
         staged.push((tmp, dir.join(&file.name)));
+    }
+    // Tests stop the process here to show that a crash leaves the previous files whole.
+    if std::env::var_os("ROUTEWALL_FAILPOINT").is_some_and(|v| v == "before-rename") {
+        std::process::abort();
     }
     for (tmp, target) in staged {
         tmp.persist(&target)

@@ -14,6 +14,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitStatus> {
     let registry = Registry::builtin()?;
     match cli.command {
         Command::Generate(args) => generate::run(&registry, &args),
+        Command::Check(args) => generate::check(&registry, &args),
         Command::Routes(args) => routes::run(&registry, &args),
         Command::Plugins(PluginsCommand::List { format }) => plugins::list(&registry, format),
     }

@@ -319,3 +319,151 @@ fn dot_segments_are_refused_even_when_nginx_resolves_them_to_a_route() {
         "`//` is merged on both sides"
     );
 }
+
+/// `routewall ARGS` for factory's `app:create_app(SPEC_ARG)`, writing to `out`.
+fn factory(
+    command: &str,
+    factory_arg: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let app = format!("app:create_app({factory_arg})");
+    let mut args = vec![
+        command, "--source", "flask", "--app", &app, "--target", "nginx",
+    ];
+    args.extend(["--output", out.to_str().expect("utf-8")]);
+    args.extend_from_slice(extra);
+    routewall(&app_dir("factory"), &args)
+}
+
+#[test]
+fn check_reports_drift_by_route() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let none = factory("check", "", out.path(), &[]);
+    assert_eq!(
+        none.status.code(),
+        Some(1),
+        "nothing written yet: {}",
+        stderr(&none)
+    );
+    assert!(factory("generate", "", out.path(), &[]).status.success());
+    let same = factory("check", "", out.path(), &[]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(stderr(&same).contains("up to date"));
+    // The "prod" app has one more route.
+    let drift = factory("check", "\"prod\"", out.path(), &[]);
+    assert_eq!(drift.status.code(), Some(1), "{}", stderr(&drift));
+    assert!(
+        stderr(&drift).contains("+ /healthz (healthz; GET,HEAD,OPTIONS)"),
+        "{}",
+        stderr(&drift)
+    );
+    assert!(!stderr(&drift).contains("\n- "), "{}", stderr(&drift));
+    assert!(
+        stderr(&drift).contains("out of date: http.conf"),
+        "{}",
+        stderr(&drift)
+    );
+}
+
+#[test]
+fn diff_and_dry_run_show_without_writing() {
+    let out = tempfile::tempdir().expect("tempdir");
+    assert!(
+        factory("generate", "\"prod\"", out.path(), &[])
+            .status
+            .success()
+    );
+    let before = std::fs::read(out.path().join("http.conf")).expect("written");
+    let dry = factory("generate", "", out.path(), &["--dry-run", "--diff"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stderr(&dry).contains("- /healthz"), "{}", stderr(&dry));
+    let printed = String::from_utf8_lossy(&dry.stdout);
+    assert!(printed.contains("# ==> http.conf <==") && printed.contains("# ==> location.conf <=="));
+    assert_eq!(
+        std::fs::read(out.path().join("http.conf")).expect("kept"),
+        before
+    );
+}
+
+#[test]
+fn a_crash_before_the_rename_keeps_the_previous_files() {
+    let out = tempfile::tempdir().expect("tempdir");
+    assert!(factory("generate", "", out.path(), &[]).status.success());
+    let before: Vec<Vec<u8>> = ["http.conf", "location.conf", "routes.json"]
+        .iter()
+        .map(|f| std::fs::read(out.path().join(f)).expect("written"))
+        .collect();
+    let app = "app:create_app(\"prod\")";
+    let crashed = std::process::Command::new(env!("CARGO_BIN_EXE_routewall"))
+        .args([
+            "generate", "--source", "flask", "--app", app, "--target", "nginx", "--output",
+        ])
+        .arg(out.path())
+        .current_dir(app_dir("factory"))
+        .env("VIRTUAL_ENV", crate::support::venv())
+        .env("ROUTEWALL_FAILPOINT", "before-rename")
+        .output()
+        .expect("runs");
+    assert!(
+        !crashed.status.success() && crashed.status.code().is_none(),
+        "killed by abort"
+    );
+    for (name, bytes) in ["http.conf", "location.conf", "routes.json"]
+        .iter()
+        .zip(&before)
+    {
+        assert_eq!(
+            &std::fs::read(out.path().join(name)).expect("still there"),
+            bytes,
+            "{name}"
+        );
+    }
+    // The next run cleans up what the crash left behind.
+    assert!(
+        factory("generate", "\"prod\"", out.path(), &[])
+            .status
+            .success()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n != ".routewall.lock")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn concurrent_runs_leave_one_consistent_output() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let arg = if i % 2 == 0 { "" } else { "\"prod\"" };
+            let app = format!("app:create_app({arg})");
+            std::process::Command::new(env!("CARGO_BIN_EXE_routewall"))
+                .args([
+                    "generate", "--source", "flask", "--app", &app, "--target", "nginx", "--output",
+                ])
+                .arg(out.path())
+                .current_dir(app_dir("factory"))
+                .env("VIRTUAL_ENV", crate::support::venv())
+                .spawn()
+                .expect("starts")
+        })
+        .collect();
+    for mut run in runs {
+        assert!(run.wait().expect("waits").success());
+    }
+    // Whichever run wrote last, its http.conf and routes.json belong together.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("routes.json")).expect("written"))
+            .expect("json");
+    let arg = if manifest["app"] == "app:create_app()" {
+        ""
+    } else {
+        "\"prod\""
+    };
+    let check = factory("check", arg, out.path(), &[]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+}
