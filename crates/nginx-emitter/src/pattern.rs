@@ -422,12 +422,12 @@ fn byte_class(ascii: &[(u8, u8)], high: bool) -> String {
     if count == 256 {
         return "[\\x00-\\xff]".to_owned();
     }
-    if count == 1 {
-        if let Some(b) = members.iter().position(|m| *m) {
-            let mut s = String::new();
-            push_byte(&mut s, b as u8);
-            return s;
-        }
+    if count == 1
+        && let Some(b) = members.iter().position(|m| *m)
+    {
+        let mut s = String::new();
+        push_byte(&mut s, b as u8);
+        return s;
     }
     let negate = count > 128;
     let mut out = String::from(if negate { "[^" } else { "[" });
