@@ -32,6 +32,9 @@ pub(crate) enum Command {
     Check(GenerateArgs),
     /// Print the route table the source reads.
     Routes(RoutesArgs),
+    /// Check an nginx configuration: does every location that passes requests to the app
+    /// include the allowlist? Exit 1, with the lines to add, when one does not.
+    Doctor(DoctorArgs),
     /// Inspect the sources and targets routewall knows.
     #[command(subcommand)]
     Plugins(PluginsCommand),
@@ -98,6 +101,20 @@ pub(crate) struct GenerateArgs {
     /// Write without asking the server to check the output first.
     #[arg(long)]
     pub(crate) no_validate: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// The main nginx configuration file. Default: the one nginx was built to read
+    /// (`--conf-path` in `nginx -V`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) nginx_conf: Option<PathBuf>,
+    /// The allowlist's name, as given to `generate --name`.
+    #[arg(long, value_name = "NAME", default_value = "routewall")]
+    pub(crate) name: String,
+    /// The nginx binary, to find the default configuration.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) server_binary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

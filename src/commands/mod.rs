@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod doctor;
 mod generate;
 mod plugins;
 mod routes;
@@ -16,6 +17,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Generate(args) => generate::run(&registry, &args),
         Command::Check(args) => generate::check(&registry, &args),
         Command::Routes(args) => routes::run(&registry, &args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Plugins(PluginsCommand::List { format }) => plugins::list(&registry, format),
     }
 }

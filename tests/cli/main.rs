@@ -3,6 +3,7 @@
 //! They need the test venv (`scripts/test.sh` creates `.venv` with Flask) and nginx; both
 //! are installed by `scripts/test.sh`, which `.ci/run` calls.
 
+mod deploy;
 mod differential;
 mod errors;
 mod generate;

@@ -29,10 +29,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod conf;
 mod layout;
 mod pattern;
 mod quote;
 mod validate;
+
+pub use validate::find_nginx;
 
 use routewall_core::{
     EmitContext, EmitError, Emitter, EmitterEntry, Output, OutputFile, RouteTable, Templates,

@@ -58,7 +58,7 @@ fn scratch_config(dir: &Path) -> String {
 }
 
 /// `nginx` on `PATH`, else Debian's and the upstream default locations.
-fn find_nginx() -> PathBuf {
+pub fn find_nginx() -> PathBuf {
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())

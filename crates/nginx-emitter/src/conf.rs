@@ -1,0 +1,367 @@
+//! Reading a real nginx configuration tree, to check that the allowlist is in effect.
+//!
+//! Parsing is done by `nginx-lint-parser` (any directive name, quoted strings, raw lua
+//! blocks, positions); this module only follows `include` (with globs, relative to the
+//! main file's directory as nginx does) and answers one question per server: does every
+//! location that passes requests to the app include the allowlist?
+
+use std::path::{Path, PathBuf};
+
+use nginx_lint_parser::ast::{ConfigItem, Directive};
+
+/// Includes nested deeper than this are taken for a loop.
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+/// Directives that hand a request to an upstream application.
+const PASSES: [&str; 6] = [
+    "proxy_pass",
+    "fastcgi_pass",
+    "uwsgi_pass",
+    "scgi_pass",
+    "grpc_pass",
+    "memcached_pass",
+];
+
+/// A directive with its includes expanded, and where it was written.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Directive name (`location`).
+    pub name: String,
+    /// Arguments as written, quotes included (`=`, `/admin`).
+    pub args: Vec<String>,
+    /// The file it was written in.
+    pub file: PathBuf,
+    /// Its line (1-based).
+    pub line: usize,
+    /// The block's directives, with includes replaced by what they include.
+    pub children: Vec<Node>,
+}
+
+/// The configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfError {
+    /// A file could not be read or parsed.
+    #[error("{file}: {cause}")]
+    File {
+        /// The file.
+        file: String,
+        /// Why.
+        cause: String,
+    },
+    /// Includes nest deeper than [`MAX_INCLUDE_DEPTH`].
+    #[error("{0}: includes nest too deep (a loop?)")]
+    IncludeLoop(String),
+}
+
+/// The main configuration file nginx was built to read (`--conf-path` in `nginx -V`).
+pub fn default_conf_path(nginx: &Path) -> Option<PathBuf> {
+    let out = std::process::Command::new(nginx).arg("-V").output().ok()?;
+    // nginx prints its build options on stderr.
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("--conf-path="))
+        .map(PathBuf::from)
+}
+
+/// Reads `main` and every file it includes.
+pub fn load(main: &Path) -> Result<Vec<Node>, ConfError> {
+    let base = main.parent().unwrap_or(Path::new(".")).to_path_buf();
+    read_file(main, &base, 0)
+}
+
+fn read_file(path: &Path, base: &Path, depth: usize) -> Result<Vec<Node>, ConfError> {
+    if depth > MAX_INCLUDE_DEPTH {
+        return Err(ConfError::IncludeLoop(path.display().to_string()));
+    }
+    let error = |cause: String| ConfError::File {
+        file: path.display().to_string(),
+        cause,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let config = nginx_lint_parser::parse_string(&text).map_err(|e| error(e.to_string()))?;
+    nodes(&config.items, path, base, depth)
+}
+
+fn nodes(
+    items: &[ConfigItem],
+    file: &Path,
+    base: &Path,
+    depth: usize,
+) -> Result<Vec<Node>, ConfError> {
+    let mut out = Vec::new();
+    for item in items {
+        let ConfigItem::Directive(directive) = item else {
+            continue;
+        };
+        if directive.name == "include" {
+            for path in include_targets(directive, base) {
+                out.extend(read_file(&path, base, depth + 1)?);
+            }
+            continue;
+        }
+        let children = match &directive.block {
+            Some(block) if !block.is_raw() => nodes(&block.items, file, base, depth)?,
+            _ => Vec::new(),
+        };
+        out.push(Node {
+            name: directive.name.clone(),
+            args: directive.args.iter().map(|a| a.raw.clone()).collect(),
+            file: file.to_path_buf(),
+            line: directive.span.start.line,
+            children,
+        });
+    }
+    Ok(out)
+}
+
+/// The files an `include` names: relative paths start at the main file's directory,
+/// globs expand in sorted order, and a glob that matches nothing is fine (as in nginx).
+fn include_targets(directive: &Directive, base: &Path) -> Vec<PathBuf> {
+    let Some(pattern) = directive.first_arg() else {
+        return Vec::new();
+    };
+    let full = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        base.join(pattern)
+    };
+    let full = full.to_string_lossy().into_owned();
+    if !full.contains(['*', '?', '[']) {
+        return vec![PathBuf::from(full)];
+    }
+    let mut paths: Vec<PathBuf> = glob::glob(&full)
+        .map(|g| g.flatten().collect())
+        .unwrap_or_default();
+    paths.sort();
+    paths
+}
+
+/// What `doctor` found for one server block.
+#[derive(Debug, Clone)]
+pub struct ServerReport {
+    /// `server_name` values, or `_`.
+    pub names: Vec<String>,
+    /// Where the block starts (`file:line`).
+    pub at: String,
+    /// Locations that pass requests to the app, and whether each is protected.
+    pub app_locations: Vec<LocationReport>,
+}
+
+/// One location that passes requests to the app.
+#[derive(Debug, Clone)]
+pub struct LocationReport {
+    /// `location = /admin`.
+    pub location: String,
+    /// Where it is (`file:line`).
+    pub at: String,
+    /// It includes the allowlist's location file.
+    pub protected: bool,
+}
+
+/// The whole answer of `doctor`.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Where the http-level include's `map … $NAME_allowed` was found, if anywhere.
+    pub http_include: Option<String>,
+    /// The location-level include file seen in the configuration, if any.
+    pub location_include: Option<PathBuf>,
+    /// Every server block of every http block.
+    pub servers: Vec<ServerReport>,
+}
+
+impl Report {
+    /// Everything that passes to the app is protected, and the maps are loaded.
+    pub fn is_protected(&self) -> bool {
+        self.http_include.is_some()
+            && self
+                .servers
+                .iter()
+                .flat_map(|s| &s.app_locations)
+                .any(|l| l.protected)
+            && self
+                .servers
+                .iter()
+                .flat_map(|s| &s.app_locations)
+                .all(|l| l.protected)
+    }
+}
+
+/// Checks every server of `tree` for the allowlist named `name` (its variables are
+/// `$NAME_allowed`, …).
+pub fn doctor(tree: &[Node], name: &str) -> Report {
+    let allowed = format!("${name}_allowed");
+    let mut report = Report {
+        http_include: None,
+        location_include: None,
+        servers: Vec::new(),
+    };
+    for http in tree.iter().filter(|n| n.name == "http") {
+        if let Some(map) = http
+            .children
+            .iter()
+            .find(|n| n.name == "map" && n.args.get(1) == Some(&allowed))
+        {
+            report.http_include = Some(format!("{}:{}", map.file.display(), map.line));
+        }
+        for server in http.children.iter().filter(|n| n.name == "server") {
+            let names = server
+                .children
+                .iter()
+                .filter(|n| n.name == "server_name")
+                .flat_map(|n| n.args.clone())
+                .collect::<Vec<_>>();
+            let mut app_locations = Vec::new();
+            collect_locations(
+                server,
+                server,
+                &allowed,
+                &mut app_locations,
+                &mut report.location_include,
+            );
+            report.servers.push(ServerReport {
+                names: if names.is_empty() {
+                    vec!["_".to_owned()]
+                } else {
+                    names
+                },
+                at: format!("{}:{}", server.file.display(), server.line),
+                app_locations,
+            });
+        }
+    }
+    report
+}
+
+fn collect_locations(
+    server: &Node,
+    parent: &Node,
+    allowed: &str,
+    out: &mut Vec<LocationReport>,
+    include_file: &mut Option<PathBuf>,
+) {
+    for location in parent.children.iter().filter(|n| n.name == "location") {
+        let named = location.args.first().is_some_and(|a| a.starts_with('@'));
+        // Named locations are only reached internally, from a location that is checked.
+        if !named && passes_to_app(server, location) {
+            let guard = location
+                .children
+                .iter()
+                .find(|n| n.name == "if" && n.args.iter().any(|a| a.contains(allowed)));
+            if let Some(guard) = guard {
+                include_file.get_or_insert_with(|| guard.file.clone());
+            }
+            out.push(LocationReport {
+                location: format!("location {}", location.args.join(" ")),
+                at: format!("{}:{}", location.file.display(), location.line),
+                protected: guard.is_some(),
+            });
+        }
+        // Nested locations inherit no `if`: each is checked on its own.
+        collect_locations(server, location, allowed, out, include_file);
+    }
+}
+
+/// The location hands requests to an upstream itself, or through `try_files … @name` to a
+/// named location that does.
+fn passes_to_app(server: &Node, location: &Node) -> bool {
+    if location
+        .children
+        .iter()
+        .any(|n| PASSES.contains(&n.name.as_str()))
+    {
+        return true;
+    }
+    let named_targets = location
+        .children
+        .iter()
+        .filter(|n| n.name == "try_files")
+        .filter_map(|n| n.args.last())
+        .filter(|a| a.starts_with('@'));
+    named_targets.into_iter().any(|target| {
+        server
+            .children
+            .iter()
+            .filter(|n| n.name == "location" && n.args.first() == Some(target))
+            .any(|named| {
+                named
+                    .children
+                    .iter()
+                    .any(|n| PASSES.contains(&n.name.as_str()))
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Vec<Node>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        let nodes = load(&dir.path().join("nginx.conf")).expect("loads");
+        (dir, nodes)
+    }
+
+    #[test]
+    fn includes_and_globs_are_followed_and_bypasses_found() {
+        let (_dir, nodes) = tree(&[
+            (
+                "nginx.conf",
+                "events {}\nhttp {\n  include rw/http.conf;\n  include sites/*;\n}\n",
+            ),
+            (
+                "rw/http.conf",
+                "map $uri $routewall_allowed { default 0; }\n",
+            ),
+            (
+                "rw/location.conf",
+                "if ($routewall_allowed = 0) { return 404; }\n",
+            ),
+            (
+                "sites/a",
+                "server {\n  server_name a.test;\n  location / { include rw/location.conf; proxy_pass http://app; }\n  location = /admin { proxy_pass http://app; }\n  location /static/ { alias /srv/static/; }\n  location /x { try_files $uri @app; }\n  location @app { proxy_pass http://app; }\n}\n",
+            ),
+        ]);
+        let report = doctor(&nodes, "routewall");
+        assert!(
+            report
+                .http_include
+                .as_ref()
+                .is_some_and(|at| at.ends_with("rw/http.conf:1"))
+        );
+        let server = &report.servers[0];
+        assert_eq!(server.names, ["a.test"]);
+        let seen: Vec<(&str, bool)> = server
+            .app_locations
+            .iter()
+            .map(|l| (l.location.as_str(), l.protected))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("location /", true),
+                ("location = /admin", false),
+                ("location /x", false)
+            ]
+        );
+        assert!(!report.is_protected());
+        assert!(
+            report
+                .location_include
+                .is_some_and(|p| p.ends_with("rw/location.conf"))
+        );
+    }
+
+    #[test]
+    fn an_include_loop_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("nginx.conf"), "include nginx.conf;\n").expect("write");
+        let err = load(&dir.path().join("nginx.conf")).expect_err("loop");
+        assert!(err.to_string().contains("too deep"), "{err}");
+    }
+}

@@ -1,0 +1,236 @@
+//! A real deployment: a Debian-style nginx tree (nginx.conf → conf.d/*, sites-enabled/* →
+//! a site with two servers, an alias location, an ACME location, a custom 404 page) in
+//! front of a real Flask app, and `doctor` reading that tree.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{
+    app_dir, free_port, generate, nginx_binary, repo, routewall, stderr, venv, wait_for_port,
+};
+
+/// The fixture tree copied to a temporary root with its placeholders filled in.
+struct Site {
+    root: tempfile::TempDir,
+    port: u16,
+    app_port: u16,
+}
+
+impl Site {
+    fn new(bypass: bool) -> Site {
+        let root = tempfile::tempdir().expect("tempdir");
+        let (port, app_port) = (free_port(), free_port());
+        copy_tree(
+            &repo().join("tests/fixtures/nginx/debian"),
+            root.path(),
+            &|text: String| {
+                let text = text
+                    .replace("@ROOT@", &root.path().display().to_string())
+                    .replace("@APP_PORT@", &app_port.to_string())
+                    .replace("@PORT@", &port.to_string());
+                if bypass {
+                    text
+                } else {
+                    text.replace(
+                        "    location = /console { proxy_pass http://flask_app; }\n",
+                        "",
+                    )
+                }
+            },
+        );
+        Site {
+            root,
+            port,
+            app_port,
+        }
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.root.path().join("nginx.conf")
+    }
+
+    fn routewall_dir(&self) -> PathBuf {
+        self.root.path().join("routewall")
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path, fill: &dyn Fn(String) -> String) {
+    for entry in std::fs::read_dir(from).expect("fixture dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target, fill);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            std::fs::write(target, fill(text)).expect("write");
+        }
+    }
+}
+
+/// A process killed on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` with a Host header; status and body.
+fn get(port: u16, host: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .trim()
+        .to_owned();
+    (status, body)
+}
+
+fn doctor(site: &Site) -> std::process::Output {
+    routewall(
+        &app_dir("basic"),
+        &[
+            "doctor",
+            "--nginx-conf",
+            site.conf().to_str().expect("utf-8"),
+        ],
+    )
+}
+
+#[test]
+fn doctor_finds_the_bypassing_location_and_names_the_line_to_add() {
+    let site = Site::new(true);
+    let out = generate(&app_dir("basic"), "app");
+    std::fs::create_dir_all(site.routewall_dir()).expect("mkdir");
+    for file in ["http.conf", "location.conf"] {
+        std::fs::copy(out.path().join(file), site.routewall_dir().join(file)).expect("copy");
+    }
+    let report = doctor(&site);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert_eq!(report.status.code(), Some(1), "{text}{}", stderr(&report));
+    assert!(text.contains("BYPASS  location = /console"), "{text}");
+    let line = format!("include {}/location.conf;", site.routewall_dir().display());
+    assert!(text.contains(&line), "{text}");
+    assert!(
+        text.contains("server shop.test") && text.contains("ok      location /"),
+        "{text}"
+    );
+
+    let fixed = Site::new(false);
+    std::fs::create_dir_all(fixed.routewall_dir()).expect("mkdir");
+    for file in ["http.conf", "location.conf"] {
+        std::fs::copy(out.path().join(file), fixed.routewall_dir().join(file)).expect("copy");
+    }
+    let report = doctor(&fixed);
+    assert_eq!(
+        report.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&report.stdout)
+    );
+}
+
+#[test]
+fn doctor_without_the_maps_says_what_is_missing() {
+    let site = Site::new(false);
+    std::fs::create_dir_all(site.routewall_dir()).expect("mkdir");
+    std::fs::write(site.routewall_dir().join("http.conf"), "").expect("write");
+    std::fs::write(site.routewall_dir().join("location.conf"), "").expect("write");
+    let report = doctor(&site);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert_eq!(report.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("http: MISSING") && text.contains("BYPASS  location /"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_debian_site_serves_app_routes_and_its_own_locations() {
+    let site = Site::new(false);
+    let generated = routewall(
+        &app_dir("basic"),
+        &[
+            "generate",
+            "--source",
+            "flask",
+            "--app",
+            "app",
+            "--target",
+            "nginx",
+            "--output",
+            site.routewall_dir().to_str().expect("utf-8"),
+        ],
+    );
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let app = Running(
+        Command::new(venv().join("bin/python"))
+            .args([
+                "-m",
+                "flask",
+                "--app",
+                "app",
+                "run",
+                "--port",
+                &site.app_port.to_string(),
+            ])
+            .current_dir(app_dir("basic"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the app starts"),
+    );
+    let nginx = Running(
+        Command::new(nginx_binary())
+            .arg("-c")
+            .arg(site.conf())
+            .arg("-e")
+            .arg(site.root.path().join("error.log"))
+            .spawn()
+            .expect("nginx starts"),
+    );
+    wait_for_port(site.app_port);
+    wait_for_port(site.port);
+    // The app itself serves its debugger console (DebuggedApplication); nginx must not.
+    assert_eq!(get(site.app_port, "localhost", "/console").0, 200);
+    for host in ["shop.test", "admin.test"] {
+        let (status, body) = get(site.port, host, "/user/ada");
+        assert_eq!(status, 200, "{host}: {body}");
+        assert!(body.contains("ada"), "the app answered: {body}");
+        assert_eq!(get(site.port, host, "/console").0, 404, "{host}");
+        assert_eq!(get(site.port, host, "/.env").0, 404, "{host}");
+    }
+    assert_eq!(
+        get(site.port, "shop.test", "/console"),
+        (404, "the shop's own 404 page".to_owned())
+    );
+    assert_eq!(
+        get(site.port, "shop.test", "/static/nginx-only.txt"),
+        (200, "served by nginx".to_owned())
+    );
+    assert_eq!(
+        get(
+            site.port,
+            "shop.test",
+            "/.well-known/acme-challenge/token42"
+        ),
+        (200, "acme-proof".to_owned())
+    );
+    drop(nginx);
+    drop(app);
+}
