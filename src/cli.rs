@@ -92,6 +92,15 @@ pub(crate) struct GenerateArgs {
     /// the route disables it). Without it, any method passes and the app answers.
     #[arg(long)]
     pub(crate) methods: bool,
+    /// The main nginx configuration that includes the output. The whole configuration is
+    /// then tested with the new files in place (`nginx -t -c FILE`, in a private mount
+    /// namespace, so the files on disk only change after it passed). Needs root.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) nginx_conf: Option<PathBuf>,
+    /// After writing, reload nginx (`nginx -s reload`, with `-c FILE` when --nginx-conf is
+    /// given). Never a restart, and only after the configuration test passed.
+    #[arg(long)]
+    pub(crate) reload: bool,
     /// Print the routes added and removed against the files in --output before writing.
     #[arg(long)]
     pub(crate) diff: bool,

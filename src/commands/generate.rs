@@ -24,7 +24,22 @@ pub(crate) fn run(registry: &Registry, args: &GenerateArgs) -> Result<ExitStatus
         }
         return Ok(ExitStatus::Success);
     }
-    write_all(&args.output, &output)?;
+    let nginx = args
+        .server_binary
+        .clone()
+        .unwrap_or_else(routewall_nginx_emitter::find_nginx);
+    let whole_config_test = |staged: &Path| -> Result<()> {
+        match &args.nginx_conf {
+            Some(conf) => Ok(routewall_nginx_emitter::nginx_t_in_place(
+                &nginx,
+                conf,
+                &args.output,
+                staged,
+            )?),
+            None => Ok(()),
+        }
+    };
+    write_all(&args.output, &output, &whole_config_test)?;
     let names: Vec<&str> = output.files.iter().map(|f| f.name.as_str()).collect();
     eprintln!(
         "wrote {} for {} routes of `{}` to {}",
@@ -33,6 +48,11 @@ pub(crate) fn run(registry: &Registry, args: &GenerateArgs) -> Result<ExitStatus
         table.app,
         args.output.display()
     );
+    if args.reload {
+        routewall_nginx_emitter::nginx_reload(&nginx, args.nginx_conf.as_deref())
+            .context("the new files are in place, but nginx was not reloaded")?;
+        eprintln!("reloaded nginx");
+    }
     Ok(ExitStatus::Success)
 }
 
@@ -142,52 +162,60 @@ fn route_lines(table: &RouteTable) -> BTreeSet<String> {
         .collect()
 }
 
-/// Removes temporary files a crashed run left behind (`.http.conf.XXXXXX`). Only called
-/// while holding the lock, so no other run is using them.
-fn remove_stale_temporaries(dir: &Path, output: &Output) {
+/// Removes what a crashed run left behind (`.staging.XXXXXX`). Only called while holding
+/// the lock, so no other run is using it.
+fn remove_stale_staging(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if output
-            .files
-            .iter()
-            .any(|f| name.starts_with(&format!(".{}.", f.name)))
-        {
-            let _ = std::fs::remove_file(entry.path());
+        if entry.file_name().to_string_lossy().starts_with(".staging.") {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
 
-/// Writes every file to a temporary name in the target directory, then renames it into
-/// place, so a reader never sees a half-written file and a failure leaves the old one.
-/// An exclusive lock on `DIR/.routewall.lock` keeps two runs from interleaving.
-fn write_all(dir: &Path, output: &Output) -> Result<()> {
+/// Writes every file into a staging directory inside `dir`, lets `test` check the staged
+/// files, then renames each into place: a reader never sees a half-written file, and a
+/// failure or a crash before the renames leaves the previous files as they were. An
+/// exclusive lock on `DIR/.routewall.lock` keeps two runs from interleaving.
+fn write_all(dir: &Path, output: &Output, test: &dyn Fn(&Path) -> Result<()>) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let lock_path = dir.join(".routewall.lock");
     let lock = std::fs::File::create(&lock_path)
         .with_context(|| format!("cannot create {}", lock_path.display()))?;
     lock.lock()
         .with_context(|| format!("cannot lock {}", lock_path.display()))?;
-    remove_stale_temporaries(dir, output);
-    let mut staged = Vec::new();
+    remove_stale_staging(dir);
+    let staging = tempfile::Builder::new()
+        .prefix(".staging.")
+        .tempdir_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
     for file in &output.files {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", file.name))
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        tmp.write_all(file.contents.as_bytes())?;
-        tmp.as_file().sync_all()?;
-        staged.push((tmp, dir.join(&file.name)));
+        let path = staging.path().join(&file.name);
+        let mut handle = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        handle.write_all(file.contents.as_bytes())?;
+        handle.sync_all()?;
     }
+    // Files of the output directory that this run does not write stay visible to the test.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let keep = !name.to_string_lossy().starts_with('.') && entry.path().is_file();
+            if keep && !staging.path().join(&name).exists() {
+                let _ = std::fs::copy(entry.path(), staging.path().join(&name));
+            }
+        }
+    }
+    test(staging.path())?;
     // Tests stop the process here to show that a crash leaves the previous files whole.
     if std::env::var_os("ROUTEWALL_FAILPOINT").is_some_and(|v| v == "before-rename") {
         std::process::abort();
     }
-    for (tmp, target) in staged {
-        tmp.persist(&target)
+    for file in &output.files {
+        let target = dir.join(&file.name);
+        std::fs::rename(staging.path().join(&file.name), &target)
             .with_context(|| format!("cannot replace {}", target.display()))?;
     }
     Ok(())

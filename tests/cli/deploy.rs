@@ -70,6 +70,19 @@ fn copy_tree(from: &Path, to: &Path, fill: &dyn Fn(String) -> String) {
 /// A process killed on drop.
 struct Running(Child);
 
+impl Running {
+    /// Waits (10 s at most) for the process to end by itself; drop kills it otherwise.
+    fn wait_for_exit(mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -233,4 +246,97 @@ fn a_debian_site_serves_app_routes_and_its_own_locations() {
     );
     drop(nginx);
     drop(app);
+}
+
+/// `generate` for basic's app into the site's routewall directory, testing the whole site
+/// configuration in place.
+fn generate_in_place(site: &Site, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "generate", "--source", "flask", "--app", "app", "--target", "nginx",
+    ];
+    let (output, conf) = (site.routewall_dir(), site.conf());
+    args.extend(["--output", output.to_str().expect("utf-8")]);
+    args.extend(["--nginx-conf", conf.to_str().expect("utf-8")]);
+    args.extend_from_slice(extra);
+    routewall(&app_dir("basic"), &args)
+}
+
+#[test]
+fn a_broken_site_file_keeps_the_previous_include_byte_for_byte() {
+    let site = Site::new(false);
+    let first = generate_in_place(&site, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before: Vec<Vec<u8>> = ["http.conf", "location.conf", "routes.json"]
+        .iter()
+        .map(|f| std::fs::read(site.routewall_dir().join(f)).expect("written"))
+        .collect();
+    // Someone deploys a broken site file; the next run must not replace anything.
+    let shop = site.root.path().join("sites-enabled/shop");
+    let text = std::fs::read_to_string(&shop).expect("read");
+    std::fs::write(
+        &shop,
+        text.replace(
+            "proxy_pass http://flask_app;\n        proxy_set_header",
+            "proxy_pass http://flask_app\n        proxy_set_header",
+        ),
+    )
+    .expect("write");
+    let second = generate_in_place(&site, &["--allow", "/healthz"]);
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("nginx") && stderr(&second).contains("[emerg]"),
+        "{}",
+        stderr(&second)
+    );
+    for (name, bytes) in ["http.conf", "location.conf", "routes.json"]
+        .iter()
+        .zip(&before)
+    {
+        assert_eq!(
+            &std::fs::read(site.routewall_dir().join(name)).expect("kept"),
+            bytes,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn reload_applies_a_new_allowlist_to_the_running_nginx() {
+    let site = Site::new(false);
+    // A master process, so that `nginx -s reload` has something to signal; its workers run
+    // as root to read the temporary tree.
+    let conf = std::fs::read_to_string(site.conf())
+        .expect("read")
+        .replace("master_process off;", "user root;");
+    std::fs::write(site.conf(), conf).expect("write");
+    assert!(generate_in_place(&site, &[]).status.success());
+    let nginx = Running(
+        Command::new(nginx_binary())
+            .arg("-c")
+            .arg(site.conf())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts"),
+    );
+    wait_for_port(site.port);
+    // No app behind it: an allowed path gets nginx's 502, a denied one the site's 404 page.
+    assert_eq!(get(site.port, "shop.test", "/healthz").0, 404);
+    let reloaded = generate_in_place(&site, &["--allow", "/healthz", "--reload"]);
+    assert!(reloaded.status.success(), "{}", stderr(&reloaded));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while get(site.port, "shop.test", "/healthz").0 == 404 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        get(site.port, "shop.test", "/healthz").0,
+        502,
+        "allowed now, and no app is listening"
+    );
+    // Killing a master would orphan its workers: ask it to quit, and wait for it.
+    let _ = Command::new(nginx_binary())
+        .args(["-s", "quit", "-c"])
+        .arg(site.conf())
+        .status();
+    nginx.wait_for_exit();
 }

@@ -35,7 +35,7 @@ mod pattern;
 mod quote;
 mod validate;
 
-pub use validate::find_nginx;
+pub use validate::{find_nginx, nginx_reload, nginx_t_in_place};
 
 use routewall_core::{
     EmitContext, EmitError, Emitter, EmitterEntry, Output, OutputFile, RouteTable, Templates,

@@ -68,3 +68,79 @@ pub fn find_nginx() -> PathBuf {
         .find(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("nginx"))
 }
+
+/// Runs `nginx -t -c CONF` on the user's whole configuration as it will be once `staged`
+/// (a directory holding the new files) replaces `output_dir` — without touching
+/// `output_dir`: the test runs in a private mount namespace where `staged` is bind-mounted
+/// over it. Nothing on disk changes, so a crash or a failed test leaves the previous files
+/// exactly as they were. Needs root (or CAP_SYS_ADMIN) and util-linux's `unshare`.
+pub fn nginx_t_in_place(
+    nginx: &Path,
+    conf: &Path,
+    output_dir: &Path,
+    staged: &Path,
+) -> Result<(), EmitError> {
+    let program = format!("{} -t -c {}", nginx.display(), conf.display());
+    // Paths travel as positional parameters, never spliced into the script.
+    let result = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(r#"mount --bind "$1" "$2" || exit 97; exec "$3" -t -q -c "$4""#)
+        .arg("routewall")
+        .arg(staged)
+        .arg(output_dir)
+        .arg(nginx)
+        .arg(conf)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| EmitError::Validator {
+            program: "unshare".to_owned(),
+            cause: e.to_string(),
+        })?;
+    if result.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    if result.status.code() == Some(97) || stderr.contains("unshare failed") {
+        return Err(EmitError::Validator {
+            program,
+            cause: format!(
+                "cannot test the new files in place (a private mount namespace needs root): {}",
+                stderr.trim()
+            ),
+        });
+    }
+    let message = stderr
+        .lines()
+        .find(|l| l.contains("[emerg]") || l.contains("[alert]"))
+        .or_else(|| stderr.lines().next())
+        .unwrap_or("no message")
+        .to_owned();
+    Err(EmitError::Rejected {
+        server: program,
+        message,
+    })
+}
+
+/// Asks the running nginx to reload its configuration (`nginx -s reload`).
+pub fn nginx_reload(nginx: &Path, conf: Option<&Path>) -> Result<(), EmitError> {
+    let mut command = Command::new(nginx);
+    command.args(["-s", "reload"]);
+    if let Some(conf) = conf {
+        command.arg("-c").arg(conf);
+    }
+    let result = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| EmitError::Validator {
+            program: nginx.display().to_string(),
+            cause: e.to_string(),
+        })?;
+    if result.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    Err(EmitError::Rejected {
+        server: format!("{} -s reload", nginx.display()),
+        message: stderr.lines().last().unwrap_or("no message").to_owned(),
+    })
+}

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""routewall benchmark: what the generated NGINX allowlist costs, as ratios to the same nginx
+without it. `python3 bench/run.py` (full, ~10 min), `--smoke` (CI, < 1 min), `--write` to
+also save bench/results.md. See bench/README.md for what each number means.
+
+Standard library only; Flask apps are imported with the repository's .venv python.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+sys.dont_write_bytecode = True  # keep bench/ free of __pycache__ from the imports below
+
+import checks
+import gen_app
+import load
+import nginxctl
+import reqlists
+import report
+import timing
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+VENV = os.path.join(REPO, ".venv")
+ROUTEWALL = os.path.join(REPO, "target", "release", "routewall")
+CLASSES = ["static", "dynamic", "denied"]
+
+
+@dataclass
+class Settings:
+    smoke: bool
+    sizes: list
+    rounds: int  # X runs per block; A runs = rounds + 1
+    seconds: int  # per wrk run
+    t_runs: int  # nginx -t samples per variant
+    gen_runs: int  # generate / import samples each
+    validated_runs: int
+
+
+def settings(args):
+    if args.smoke:
+        s = Settings(True, [100, 1000], 1, 1, 3, 1, 1)
+    else:
+        s = Settings(False, [100, 1000, 10000], 5, 4, 10, 5, 3)
+    if args.sizes:
+        s.sizes = args.sizes
+    s.rounds = args.rounds or s.rounds
+    s.seconds = args.seconds or s.seconds
+    return s
+
+
+# ---------------------------------------------------------------- prerequisites
+
+def ensure_prerequisites():
+    """Installs wrk if missing (the only thing this script installs); everything else has
+    its own setup step, named in the error."""
+    if shutil.which("wrk") is None:
+        print("bench: installing wrk with apt-get", file=sys.stderr)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env,
+                       timeout=600, stdout=subprocess.DEVNULL)
+    missing = [what for what, ok in [
+        (f"nginx at {nginxctl.NGINX} (run scripts/setup.sh)", os.access(nginxctl.NGINX, os.X_OK)),
+        (f"{VENV}/bin/python with Flask (run scripts/setup.sh)", os.access(f"{VENV}/bin/python", os.X_OK)),
+        (f"{ROUTEWALL} (run `cargo build --release --locked`)", os.access(ROUTEWALL, os.X_OK)),
+        ("taskset (util-linux)", shutil.which("taskset") is not None),
+    ] if not ok]
+    if missing:
+        sys.exit("bench: missing " + "; ".join(missing))
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("bench: needs 2 CPUs (nginx on CPU 0, wrk on CPU 1)")
+
+
+def machine_info(s, argv):
+    def output(cmd):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        return (r.stdout or r.stderr).strip()
+
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                  if l.startswith("model name")), "unknown")
+    flask = output([f"{VENV}/bin/python", "-c",
+                    "import importlib.metadata as m, platform; "
+                    "print(m.version('flask'), m.version('werkzeug'), platform.python_version())"])
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "nproc": output(["nproc"]),
+        "cpu": model,
+        "kernel": os.uname().release,
+        "load": os.getloadavg(),
+        "nginx": nginxctl.version(),
+        "routewall": output([ROUTEWALL, "--version"]).splitlines()[0],
+        "binary": binary_provenance(output),
+        "flask": flask,
+        "command": "python3 bench/run.py" + "".join(f" {a}" for a in argv),
+        "settings": s,
+    }
+
+
+def binary_provenance(output):
+    """Which build was measured: the binary's mtime and hash next to the commit and whether
+    the sources (outside bench/) had uncommitted changes, as someone may be editing them."""
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(ROUTEWALL)))
+    with open(ROUTEWALL, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    head = output(["git", "-C", REPO, "log", "-1", "--format=%h %cd", "--date=format:%Y-%m-%d %H:%M"])
+    dirty = [l for l in output(["git", "-C", REPO, "status", "--porcelain"]).splitlines()
+             if not l[3:].startswith("bench/")]
+    state = f", {len(dirty)} uncommitted change(s) outside bench/" if dirty else ", clean tree"
+    return f"target/release/routewall built {built} (sha256 {digest}…); HEAD {head}{state}"
+
+
+# ---------------------------------------------------------------- one app size
+
+def make_app(n, workdir):
+    """Writes app{n}/app.py; returns (dir, rules)."""
+    app_dir = os.path.join(workdir, f"app{n}")
+    os.makedirs(app_dir)
+    rules = gen_app.build_rules(n)
+    with open(os.path.join(app_dir, "app.py"), "w") as f:
+        f.write(gen_app.render_app(rules))
+    return app_dir, rules
+
+
+def verified_lists(app_dir, rules):
+    """Request lists whose classes the app's own router confirmed."""
+    proposed = reqlists.candidates(rules)
+    r = subprocess.run([f"{VENV}/bin/python", os.path.join(BENCH, "check_paths.py")],
+                       input=json.dumps(proposed), cwd=app_dir, capture_output=True,
+                       text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"check_paths.py failed:\n{r.stderr[-3000:]}")
+    result = json.loads(r.stdout)
+    return reqlists.build_lists(result["paths"]), result["dropped"]
+
+
+def routewall_summary(out_dir):
+    """The counts line routewall writes at the top of http.conf."""
+    with open(os.path.join(out_dir, "http.conf")) as f:
+        for line in f:
+            if "rules ->" in line:
+                return line.split("->", 1)[1].strip().rstrip(".")
+    return "?"
+
+
+def throughput(a, x, lua_files, classes, s):
+    load.warm_up([a, x], lua_files["mix"])
+    return {cls: load.interleave(a, x, lua_files[cls], s.rounds, s.seconds) for cls in classes}
+
+
+def bench_size(n, s, workdir, routewall, per_class):
+    log(f"N={n}: generating the app and its request lists")
+    app_dir, rules = make_app(n, workdir)
+    lists, dropped = verified_lists(app_dir, rules)
+    res = {"n": n, "rules": rules, "dropped": dropped, "problems": [], "lists": lists}
+
+    log(f"N={n}: timing routewall generate vs import")
+    out_dir = os.path.join(app_dir, "out")
+    res["gen"], gen_stderr = timing.generation(routewall, VENV, nginxctl.NGINX, app_dir,
+                                               out_dir, s.gen_runs, s.validated_runs)
+    res["summary"] = routewall_summary(out_dir)
+
+    a, x = nginxctl.Nginx("A", app_dir), nginxctl.Nginx("X", app_dir, out_dir)
+    log(f"N={n}: nginx -t")
+    res["nginx_t"], t_out = timing.nginx_t([x, a], s.t_runs)
+    try:
+        a.start()
+        x.start()
+        res["rss"] = {i.name: (i.master_rss_mb(), i.worker_rss_mb()) for i in (a, x)}
+        wrong, res["n_allowed"], res["n_denied"] = checks.http_answers(a, x, lists)
+        res["problems"] += wrong
+        lua_files = {}
+        for cls in ["mix"] + CLASSES:
+            lua_files[cls] = os.path.join(app_dir, f"{cls}.lua")
+            load.write_lua(lua_files[cls], lists[cls])
+        classes = ["mix"] + (CLASSES if per_class else [])
+        log(f"N={n}: throughput, {', '.join(classes)}: {s.rounds} rounds x {s.seconds} s")
+        res["blocks"] = throughput(a, x, lua_files, classes, s)
+        for cls, block in res["blocks"].items():
+            res["problems"] += checks.wrk_counts(cls, block, denied_share(cls, lists))
+        res["core0_other"] = {cls: b.core0_other_share() for cls, b in res["blocks"].items()}
+        res["warnings"] = checks.nginx_warnings({
+            "routewall generate's nginx -t": gen_stderr, "nginx -t of A": t_out["A"],
+            "nginx -t of X": t_out["X"], "error.log of A": a.log_text(),
+            "error.log of X": x.log_text()})
+    finally:
+        x.stop()
+        a.stop()
+    return res
+
+
+def denied_share(cls, lists):
+    if cls == "mix":
+        denied = set(lists["denied"])
+        return sum(p in denied for p in lists["mix"]) / len(lists["mix"])
+    return 1.0 if cls == "denied" else 0.0
+
+
+# ---------------------------------------------------------------- driver
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def on_sigterm(signum, frame):
+    # Turn SIGTERM into an exception so the `finally` blocks stop every nginx.
+    raise SystemExit(f"bench: stopped by signal {signum}")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="routewall NGINX allowlist benchmark")
+    p.add_argument("--smoke", action="store_true",
+                   help="CI mode: 100 and 1,000 rules, 1 round of 1 s; fails on wrong answers")
+    p.add_argument("--write", action="store_true", help="also write bench/results.md")
+    p.add_argument("--sizes", type=int, nargs="+", help="rule counts (development)")
+    p.add_argument("--rounds", type=int, help="X runs per block (development)")
+    p.add_argument("--seconds", type=int, help="seconds per wrk run (development)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (apps, configs)")
+    return p.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    s = settings(args)
+    ensure_prerequisites()
+    signal.signal(signal.SIGTERM, on_sigterm)
+    # Ctrl-C must reach the `finally` even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    info = machine_info(s, argv)
+    workdir = tempfile.mkdtemp(prefix="routewall-bench-")
+    started = time.monotonic()
+    try:
+        # A private copy: a `cargo build` elsewhere must not swap the binary mid-run.
+        routewall = shutil.copy2(ROUTEWALL, os.path.join(workdir, "routewall"))
+        results = [bench_size(n, s, workdir, routewall, per_class=(n == max(s.sizes)))
+                   for n in s.sizes]
+    finally:
+        nginxctl.stop_all()
+        if args.keep:
+            log(f"work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    info["duration_s"] = time.monotonic() - started
+    info["load_end"] = os.getloadavg()
+    text = report.render(info, results)
+    print(text)
+    if args.write:
+        with open(os.path.join(BENCH, "results.md"), "w") as f:
+            f.write(text)
+        log("wrote bench/results.md")
+    problems = [p for r in results for p in r["problems"]]
+    # Timing never fails the run; wrong answers do (in every mode), since then the numbers
+    # would not describe an allowlist at all.
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # nginx is already stopped by main's `finally`
+        sys.exit("bench: interrupted")
