@@ -48,9 +48,11 @@ class Settings:
 
 def settings(args):
     if args.smoke:
-        s = Settings(True, [100, 1000], 1, 1, 3, 1, 1)
+        s = Settings(smoke=True, sizes=[100, 1000], rounds=1, seconds=1, t_runs=3,
+                     gen_runs=1, validated_runs=1)
     else:
-        s = Settings(False, [100, 1000, 10000], 5, 4, 10, 5, 3)
+        s = Settings(smoke=False, sizes=[100, 1000, 10000], rounds=5, seconds=4, t_runs=10,
+                     gen_runs=5, validated_runs=3)
     if args.sizes:
         s.sizes = args.sizes
     s.rounds = args.rounds or s.rounds
@@ -152,16 +154,35 @@ def routewall_summary(out_dir):
     return "?"
 
 
-def throughput(a, x, lua_files, classes, s):
+def write_lua_files(lists, app_dir):
+    files = {}
+    for cls in ["mix"] + CLASSES:
+        files[cls] = os.path.join(app_dir, f"{cls}.lua")
+        load.write_lua(files[cls], lists[cls])
+    return files
+
+
+def measure_servers(a, x, lists, app_dir, s, per_class):
+    """With A and X running: memory, answers, then the interleaved throughput blocks."""
+    res = {"rss": {i.name: (i.master_rss_mb(), i.worker_rss_mb()) for i in (a, x)}}
+    res["problems"], res["n_allowed"], res["n_denied"] = checks.http_answers(a, x, lists)
+    lua_files = write_lua_files(lists, app_dir)
+    classes = ["mix"] + (CLASSES if per_class else [])
+    log(f"throughput, {', '.join(classes)}: {s.rounds} round(s) x {s.seconds} s per variant")
     load.warm_up([a, x], lua_files["mix"])
-    return {cls: load.interleave(a, x, lua_files[cls], s.rounds, s.seconds) for cls in classes}
+    res["blocks"] = {cls: load.interleave(a, x, lua_files[cls], s.rounds, s.seconds)
+                     for cls in classes}
+    for cls, block in res["blocks"].items():
+        res["problems"] += checks.wrk_counts(cls, block, denied_share(cls, lists))
+    res["core0_other"] = {cls: b.core0_other_share() for cls, b in res["blocks"].items()}
+    return res
 
 
 def bench_size(n, s, workdir, routewall, per_class):
     log(f"N={n}: generating the app and its request lists")
     app_dir, rules = make_app(n, workdir)
     lists, dropped = verified_lists(app_dir, rules)
-    res = {"n": n, "rules": rules, "dropped": dropped, "problems": [], "lists": lists}
+    res = {"n": n, "rules": rules, "dropped": dropped, "lists": lists}
 
     log(f"N={n}: timing routewall generate vs import")
     out_dir = os.path.join(app_dir, "out")
@@ -175,19 +196,7 @@ def bench_size(n, s, workdir, routewall, per_class):
     try:
         a.start()
         x.start()
-        res["rss"] = {i.name: (i.master_rss_mb(), i.worker_rss_mb()) for i in (a, x)}
-        wrong, res["n_allowed"], res["n_denied"] = checks.http_answers(a, x, lists)
-        res["problems"] += wrong
-        lua_files = {}
-        for cls in ["mix"] + CLASSES:
-            lua_files[cls] = os.path.join(app_dir, f"{cls}.lua")
-            load.write_lua(lua_files[cls], lists[cls])
-        classes = ["mix"] + (CLASSES if per_class else [])
-        log(f"N={n}: throughput, {', '.join(classes)}: {s.rounds} rounds x {s.seconds} s")
-        res["blocks"] = throughput(a, x, lua_files, classes, s)
-        for cls, block in res["blocks"].items():
-            res["problems"] += checks.wrk_counts(cls, block, denied_share(cls, lists))
-        res["core0_other"] = {cls: b.core0_other_share() for cls, b in res["blocks"].items()}
+        res.update(measure_servers(a, x, lists, app_dir, s, per_class))
         res["warnings"] = checks.nginx_warnings({
             "routewall generate's nginx -t": gen_stderr, "nginx -t of A": t_out["A"],
             "nginx -t of X": t_out["X"], "error.log of A": a.log_text(),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what routewall's build, tests and demo need on a Debian machine with Rust and
-# Python 3: nginx, libpython (pyo3 links it), python3-venv, and a venv (.venv) with the
-# pinned Flask from tests/requirements.txt. Safe to run again; it only adds what is missing.
+# Python 3: nginx, libpython (pyo3 links it), python3-venv, a venv (.venv) with the pinned
+# Flask from tests/requirements.txt, and one (.venv-realapps) with the real PyPI apps of
+# tests/realapps. Safe to run again; it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,3 +28,12 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+
+# Real Flask applications from PyPI (tests/realapps): pinned, wheels only, in their own venv
+# so their dependencies cannot change the fixtures' Flask.
+if [ ! -x .venv-realapps/bin/python ]; then
+  echo "setup: creating .venv-realapps" >&2
+  python3 -m venv .venv-realapps
+fi
+.venv-realapps/bin/python -m pip install -q --disable-pip-version-check --only-binary=:all: \
+  -r tests/realapps/requirements.txt

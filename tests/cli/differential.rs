@@ -13,13 +13,26 @@ use crate::support::{Nginx, app_dir, generate_with, repo, venv};
 fn probe(dir: &Path, app: &str, methods: bool) -> Value {
     let flags: &[&str] = if methods { &["--methods"] } else { &[] };
     let out = generate_with(dir, app, flags);
-    let nginx = Nginx::with_allowlist(out.path());
-    let result = Command::new(venv().join("bin/python"))
+    run_probe(dir, app, &venv(), &[], flags, out.path())
+}
+
+/// `probe.py` with `venv`'s Python and extra environment, against nginx serving `out`.
+fn run_probe(
+    dir: &Path,
+    app: &str,
+    venv: &Path,
+    env: &[(String, String)],
+    flags: &[&str],
+    out: &Path,
+) -> Value {
+    let nginx = Nginx::with_allowlist(out);
+    let result = Command::new(venv.join("bin/python"))
         .arg(repo().join("tests/differential/probe.py"))
         .args(["--app", app, "--app-dir"])
         .arg(dir)
         .args(["--port", &nginx.port.to_string()])
         .args(flags)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("probe.py runs");
     assert!(
@@ -176,4 +189,101 @@ fn methods_factory_app_is_exact() {
         "app:create_app()",
         "factory create_app()",
     );
+}
+
+/// The real applications of `tests/realapps/apps.json` (installed from PyPI into
+/// `.venv-realapps` by `scripts/setup.sh`), each read by `routewall generate --venv`.
+fn assert_real_app_exact(name: &str, methods: bool) {
+    let flags: &[&str] = if methods { &["--methods"] } else { &[] };
+    let apps: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/realapps/apps.json")).expect("apps.json"),
+    )
+    .expect("json");
+    let app = apps
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["name"] == name)
+        .expect(name);
+    let spec = app["app"].as_str().expect("app");
+    let dir = repo().join(app["dir"].as_str().expect("dir"));
+    let env: Vec<(String, String)> = app["env"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let venv = std::env::var_os("ROUTEWALL_REALAPPS_VENV")
+        .map_or_else(|| repo().join(".venv-realapps"), Into::into);
+    assert!(
+        venv.join("pyvenv.cfg").is_file(),
+        "no {} — run scripts/setup.sh",
+        venv.display()
+    );
+    let out = tempfile::tempdir().expect("tempdir");
+    let generated = Command::new(env!("CARGO_BIN_EXE_routewall"))
+        .args([
+            "generate", "--source", "flask", "--app", spec, "--target", "nginx", "--venv",
+        ])
+        .arg(&venv)
+        .arg("--output")
+        .arg(out.path())
+        .args(flags)
+        .current_dir(&dir)
+        .env_remove("VIRTUAL_ENV")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("routewall runs");
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("routes.json")).expect("manifest"))
+            .expect("json");
+    let rules = manifest["routes"].as_array().map_or(0, Vec::len) as u64;
+    assert_eq!(
+        Some(rules),
+        app["rules"].as_u64(),
+        "{name}: the pinned app changed its rules"
+    );
+    let label = format!(
+        "{name} ({rules} rules){}",
+        if methods { " --methods" } else { "" }
+    );
+    check(
+        &run_probe(&dir, spec, &venv, &env, flags, out.path()),
+        &label,
+    );
+}
+
+#[test]
+fn real_app_mlflow_server_is_exact() {
+    assert_real_app_exact("mlflow-server", false);
+}
+
+#[test]
+fn real_app_mlflow_server_methods_are_exact() {
+    assert_real_app_exact("mlflow-server", true);
+}
+
+#[test]
+fn real_app_canaille_is_exact() {
+    assert_real_app_exact("canaille", false);
+}
+
+#[test]
+fn real_app_canaille_methods_are_exact() {
+    assert_real_app_exact("canaille", true);
+}
+
+#[test]
+fn real_app_beets_web_is_exact() {
+    assert_real_app_exact("beets-web", false);
+}
+
+#[test]
+fn real_app_beets_web_methods_are_exact() {
+    assert_real_app_exact("beets-web", true);
 }

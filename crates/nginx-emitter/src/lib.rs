@@ -225,10 +225,12 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
 }
 
 /// The variables the output defines, plus room for nginx's own (about 150) and the
-/// user's; `None` while nginx's default fits.
+/// user's; `None` while nginx's default fits. The default table (1024 slots of 64 bytes)
+/// holds one long name per bucket, so nginx warns ("could not build optimal
+/// variables_hash") already at a few dozen generated names; measured on the real apps.
 fn variables_hash_size(tables: &[TableContext], methods: usize) -> Option<usize> {
     let ours = 12 + 2 * methods + tables.iter().map(|t| 5 + t.groups.len()).sum::<usize>();
-    (ours > 150).then(|| (4 * (ours + 300)).next_power_of_two())
+    (ours > 40).then(|| (4 * (ours + 300)).next_power_of_two())
 }
 
 fn blocked_query(keys: &[String]) -> Option<String> {
