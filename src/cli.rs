@@ -101,6 +101,14 @@ pub(crate) struct GenerateArgs {
     /// given). Never a restart, and only after the configuration test passed.
     #[arg(long)]
     pub(crate) reload: bool,
+    /// `enforce` refuses what the app does not route; `monitor` lets everything through and
+    /// logs each request enforce mode would refuse (to --monitor-log), for a first rollout.
+    #[arg(long, value_enum, default_value_t = Mode::Enforce)]
+    pub(crate) mode: Mode,
+    /// Where monitor mode logs (one line per request: time, client, request line, host,
+    /// and the status enforce mode would answer). Default: /var/log/nginx/NAME-would-refuse.log.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) monitor_log: Option<PathBuf>,
     /// Print the routes added and removed against the files in --output before writing.
     #[arg(long)]
     pub(crate) diff: bool,
@@ -143,6 +151,15 @@ pub(crate) enum PluginsCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+}
+
+/// What the allowlist does with a request it does not vouch for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Mode {
+    /// Answer it with 404 (or 405) from nginx.
+    Enforce,
+    /// Let it through and log it.
+    Monitor,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]

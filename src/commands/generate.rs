@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use routewall_core::{EmitContext, Output, OutputFile, Registry, RouteTable};
 
 use crate::ExitStatus;
-use crate::cli::GenerateArgs;
+use crate::cli::{GenerateArgs, Mode};
 
 /// The route table an output was made from, written beside it so that `check` and
 /// `--diff` can name the routes that changed instead of showing a text diff.
@@ -97,6 +97,11 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
     let ctx = EmitContext::default()
         .with_name(&args.name)
         .with_methods(args.methods)
+        .with_monitor_log((args.mode == Mode::Monitor).then(|| {
+            args.monitor_log
+                .clone()
+                .unwrap_or_else(|| format!("/var/log/nginx/{}-would-refuse.log", args.name).into())
+        }))
         .with_server_binary(args.server_binary.clone());
     let mut output = emitter.emit(&table, &ctx)?;
     if !args.no_validate {

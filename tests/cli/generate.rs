@@ -467,3 +467,32 @@ fn concurrent_runs_leave_one_consistent_output() {
     let check = factory("check", arg, out.path(), &[]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 }
+
+#[test]
+fn monitor_mode_lets_everything_through_and_logs_what_enforce_would_refuse() {
+    let logs = tempfile::tempdir().expect("tempdir");
+    let log = logs.path().join("would-refuse.log");
+    let (_out, nginx) = serve_basic_with(&[
+        "--mode",
+        "monitor",
+        "--monitor-log",
+        log.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(get_status(nginx.port, "/console"), 200);
+    assert_eq!(get_status(nginx.port, "/about"), 200);
+    assert_eq!(get_status(nginx.port, "/about?__debugger__=yes"), 200);
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().count() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        text.contains("\"GET /console HTTP/1.1\" host=localhost would_answer=404"),
+        "{text}"
+    );
+    assert!(text.contains("GET /about?__debugger__=yes"), "{text}");
+    assert!(!text.contains("\"GET /about HTTP/1.1\""), "{text}");
+}

@@ -38,6 +38,9 @@ pub struct EmitContext {
     /// Answer a known path requested with a method its rules do not accept with 405 (and
     /// an `Allow` header) from the server, as the app would; otherwise any method passes.
     pub enforce_methods: bool,
+    /// Monitor mode: let everything through, and log each request the allowlist would
+    /// have refused to this file. `None` (enforce mode) refuses them.
+    pub monitor_log: Option<PathBuf>,
 }
 
 impl EmitContext {
@@ -55,6 +58,13 @@ impl EmitContext {
         self
     }
 
+    /// Switches to monitor mode, logging would-be refusals to `log` (builder style).
+    #[must_use]
+    pub fn with_monitor_log(mut self, log: Option<PathBuf>) -> Self {
+        self.monitor_log = log;
+        self
+    }
+
     /// Sets the server binary used for validation (builder style).
     #[must_use]
     pub fn with_server_binary(mut self, binary: Option<std::path::PathBuf>) -> Self {
@@ -69,6 +79,7 @@ impl Default for EmitContext {
             name: "routewall".to_owned(),
             server_binary: None,
             enforce_methods: false,
+            monitor_log: None,
         }
     }
 }

@@ -87,6 +87,8 @@ struct Context<'a> {
     methods: Vec<String>,
     /// One regex over `$args` finding any blocked query key, if there are any.
     blocked_query: Option<String>,
+    /// Monitor mode: the log file (a quoted token) for requests that would be refused.
+    monitor_log: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -132,6 +134,20 @@ impl Emitter for NginxEmitter {
                     ctx.name.escape_debug()
                 ),
             });
+        }
+        if let Some(log) = &ctx.monitor_log {
+            let text = log.to_string_lossy();
+            // access_log paths expand variables; keep the path literal and on one line.
+            if !log.is_absolute() || text.contains(['$', '\n', '\r', '\0']) {
+                return Err(EmitError::Unsupported {
+                    rule: String::new(),
+                    endpoint: String::new(),
+                    reason: format!(
+                        "monitor log `{}` must be an absolute path without `$`",
+                        text.escape_debug()
+                    ),
+                });
+            }
         }
         let layout =
             layout::build(routes, ctx.enforce_methods).map_err(|(rule, endpoint, reason)| {
@@ -221,6 +237,10 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         tables,
         methods: layout.methods.iter().map(|m| quote::token(m)).collect(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
+        monitor_log: ctx
+            .monitor_log
+            .as_ref()
+            .map(|p| quote::token(&p.to_string_lossy())),
     }
 }
 
