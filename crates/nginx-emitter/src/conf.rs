@@ -49,7 +49,7 @@ pub enum ConfError {
         /// Why.
         cause: String,
     },
-    /// Includes nest deeper than [`MAX_INCLUDE_DEPTH`].
+    /// Includes nest more than 32 levels deep.
     #[error("{0}: includes nest too deep (a loop?)")]
     IncludeLoop(String),
 }
