@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::support::{
-    app_dir, free_port, generate, nginx_binary, repo, routewall, stderr, venv, wait_for_port,
+    app_dir, free_port, generate, get_from, nginx_binary, repo, routewall, stderr, venv,
+    wait_for_port,
 };
 
 /// The fixture tree copied to a temporary root with its placeholders filled in.
@@ -92,26 +93,8 @@ impl Drop for Running {
 
 /// `GET path` with a Host header; status and body.
 fn get(port: u16, host: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .trim()
-        .to_owned();
-    (status, body)
+    let (status, body) = get_from(port, host, path);
+    (status, body.trim().to_owned())
 }
 
 fn doctor(site: &Site) -> std::process::Output {

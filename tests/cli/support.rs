@@ -175,11 +175,16 @@ pub(crate) fn get_status(port: u16, path: &str) -> u16 {
 
 /// Status code and body of `GET path` (raw request target) on 127.0.0.1:port.
 pub(crate) fn get(port: u16, path: &str) -> (u16, String) {
+    get_from(port, "localhost", path)
+}
+
+/// [`get`] with a `Host` header.
+pub(crate) fn get_from(port: u16, host: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .expect("send");
     let mut response = String::new();
