@@ -44,6 +44,13 @@ pub(crate) fn run(args: &DoctorArgs) -> Result<ExitStatus> {
             writeln!(out, "  (no location passes requests to an app)")?;
         }
         for location in &server.app_locations {
+            if location.forwards_host == Some(false) {
+                writeln!(
+                    out,
+                    "  warning {} ({}): proxy_pass without `proxy_set_header Host $host`: the app sees the upstream's name as Host, so Werkzeug's trusted-host check cannot work",
+                    location.location, location.at
+                )?;
+            }
             if location.protected {
                 writeln!(out, "  ok      {} ({})", location.location, location.at)?;
             } else {

@@ -126,6 +126,13 @@ fn doctor_finds_the_bypassing_location_and_names_the_line_to_add() {
         text.contains("server shop.test") && text.contains("ok      location /"),
         "{text}"
     );
+    // admin.test's `location /` does not forward the Host header.
+    assert_eq!(
+        text.matches("proxy_pass without `proxy_set_header Host $host`")
+            .count(),
+        2,
+        "{text}"
+    );
 
     let fixed = Site::new(false);
     std::fs::create_dir_all(fixed.routewall_dir()).expect("mkdir");

@@ -157,6 +157,10 @@ pub struct LocationReport {
     pub at: String,
     /// It includes the allowlist's location file.
     pub protected: bool,
+    /// For `proxy_pass`: whether the client's `Host` reaches the app (`proxy_set_header Host
+    /// $host` or `$http_host`, here or inherited). Without it the app sees the upstream's
+    /// name, so Werkzeug's trusted-host check and any host-based routing are blind.
+    pub forwards_host: Option<bool>,
 }
 
 /// The whole answer of `doctor`.
@@ -212,9 +216,11 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
                 .flat_map(|n| n.args.clone())
                 .collect::<Vec<_>>();
             let mut app_locations = Vec::new();
+            let headers = Headers::default().enter(http).enter(server);
             collect_locations(
                 server,
                 server,
+                &headers,
                 &allowed,
                 &mut app_locations,
                 &mut report.location_include,
@@ -233,14 +239,51 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
     report
 }
 
+/// The `proxy_set_header` directives in effect: nginx inherits them from the enclosing
+/// level only when a level sets none of its own.
+#[derive(Debug, Clone, Default)]
+struct Headers {
+    host: Option<String>,
+}
+
+impl Headers {
+    fn enter(&self, node: &Node) -> Headers {
+        let own: Vec<&Node> = node
+            .children
+            .iter()
+            .filter(|n| n.name == "proxy_set_header")
+            .collect();
+        if own.is_empty() {
+            return self.clone();
+        }
+        let host = own
+            .iter()
+            .find(|n| {
+                n.args
+                    .first()
+                    .is_some_and(|h| h.trim_matches('"').eq_ignore_ascii_case("host"))
+            })
+            .and_then(|n| n.args.get(1).cloned());
+        Headers { host }
+    }
+
+    fn forwards_host(&self) -> bool {
+        self.host
+            .as_deref()
+            .is_some_and(|v| matches!(v.trim_matches('"'), "$host" | "$http_host"))
+    }
+}
+
 fn collect_locations(
     server: &Node,
     parent: &Node,
+    inherited: &Headers,
     allowed: &str,
     out: &mut Vec<LocationReport>,
     include_file: &mut Option<PathBuf>,
 ) {
     for location in parent.children.iter().filter(|n| n.name == "location") {
+        let headers = inherited.enter(location);
         let named = location.args.first().is_some_and(|a| a.starts_with('@'));
         // Named locations are only reached internally, from a location that is checked.
         if !named && passes_to_app(server, location) {
@@ -255,10 +298,15 @@ fn collect_locations(
                 location: format!("location {}", location.args.join(" ")),
                 at: format!("{}:{}", location.file.display(), location.line),
                 protected: guard.is_some(),
+                forwards_host: location
+                    .children
+                    .iter()
+                    .any(|n| n.name == "proxy_pass")
+                    .then(|| headers.forwards_host()),
             });
         }
         // Nested locations inherit no `if`: each is checked on its own.
-        collect_locations(server, location, allowed, out, include_file);
+        collect_locations(server, location, &headers, allowed, out, include_file);
     }
 }
 
@@ -349,12 +397,33 @@ mod tests {
                 ("location /x", false)
             ]
         );
+        // Neither the server nor `location /` sets Host: the app sees the upstream's name.
+        assert_eq!(server.app_locations[0].forwards_host, Some(false));
+        assert_eq!(
+            server.app_locations[2].forwards_host, None,
+            "try_files, not proxy_pass"
+        );
         assert!(!report.is_protected());
         assert!(
             report
                 .location_include
                 .is_some_and(|p| p.ends_with("rw/location.conf"))
         );
+    }
+
+    #[test]
+    fn proxy_headers_are_inherited_only_by_levels_that_set_none() {
+        let (_dir, nodes) = tree(&[(
+            "nginx.conf",
+            "http {\n  proxy_set_header Host $host;\n  server {\n    location /a { proxy_pass http://app; }\n    location /b { proxy_set_header X-Real-IP $remote_addr; proxy_pass http://app; }\n  }\n}\n",
+        )]);
+        let report = doctor(&nodes, "routewall");
+        let hosts: Vec<Option<bool>> = report.servers[0]
+            .app_locations
+            .iter()
+            .map(|l| l.forwards_host)
+            .collect();
+        assert_eq!(hosts, [Some(true), Some(false)]);
     }
 
     #[test]
