@@ -109,6 +109,11 @@ pub(crate) struct GenerateArgs {
     /// and the status enforce mode would answer). Default: /var/log/nginx/NAME-would-refuse.log.
     #[arg(long, value_name = "FILE")]
     pub(crate) monitor_log: Option<PathBuf>,
+    /// Routes whose converters check values in code (`int(max=10)`, a custom to_python),
+    /// which nginx cannot run: `allow` every value the converter's regex matches (the app
+    /// refuses the rest itself), or `deny` such routes entirely.
+    #[arg(long, value_enum, default_value_t = CodeChecksArg::Allow)]
+    pub(crate) converter_checks: CodeChecksArg,
     /// Print the routes added and removed against the files in --output before writing.
     #[arg(long)]
     pub(crate) diff: bool,
@@ -151,6 +156,15 @@ pub(crate) enum PluginsCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+}
+
+/// See `--converter-checks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CodeChecksArg {
+    /// Allow what the regex matches.
+    Allow,
+    /// Leave the route out.
+    Deny,
 }
 
 /// What the allowlist does with a request it does not vouch for.

@@ -3,10 +3,10 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use routewall_core::{EmitContext, Output, OutputFile, Registry, RouteTable};
+use routewall_core::{CodeChecks, EmitContext, Output, OutputFile, Registry, RouteTable};
 
 use crate::ExitStatus;
-use crate::cli::{GenerateArgs, Mode};
+use crate::cli::{CodeChecksArg, GenerateArgs, Mode};
 
 /// The route table an output was made from, written beside it so that `check` and
 /// `--diff` can name the routes that changed instead of showing a text diff.
@@ -97,6 +97,10 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
     let ctx = EmitContext::default()
         .with_name(&args.name)
         .with_methods(args.methods)
+        .with_code_checks(match args.converter_checks {
+            CodeChecksArg::Allow => CodeChecks::Allow,
+            CodeChecksArg::Deny => CodeChecks::Deny,
+        })
         .with_monitor_log((args.mode == Mode::Monitor).then(|| {
             args.monitor_log
                 .clone()

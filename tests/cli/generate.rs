@@ -496,3 +496,28 @@ fn monitor_mode_lets_everything_through_and_logs_what_enforce_would_refuse() {
     assert!(text.contains("GET /about?__debugger__=yes"), "{text}");
     assert!(!text.contains("\"GET /about HTTP/1.1\""), "{text}");
 }
+
+#[test]
+fn converter_checks_deny_leaves_code_checked_routes_out() {
+    let out = generate_with(
+        &app_dir("validating"),
+        "app",
+        &["--converter-checks", "deny"],
+    );
+    let http = std::fs::read_to_string(out.path().join("http.conf")).expect("written");
+    assert!(http.contains("# left out: /x/<int(max=10):n>"), "{http}");
+    let nginx = Nginx::with_allowlist(out.path());
+    assert_eq!(
+        get_status(nginx.port, "/x/5"),
+        200,
+        "`/x/<word>` still matches"
+    );
+    assert_eq!(
+        get_status(nginx.port, "/bounded/5"),
+        404,
+        "the checked route is gone"
+    );
+    let allowed = generate_with(&app_dir("validating"), "app", &[]);
+    let nginx = Nginx::with_allowlist(allowed.path());
+    assert_eq!(get_status(nginx.port, "/bounded/5"), 200);
+}

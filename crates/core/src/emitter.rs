@@ -41,6 +41,20 @@ pub struct EmitContext {
     /// Monitor mode: let everything through, and log each request the allowlist would
     /// have refused to this file. `None` (enforce mode) refuses them.
     pub monitor_log: Option<PathBuf>,
+    /// What to do with routes whose converters check values in code.
+    pub code_checks: CodeChecks,
+}
+
+/// What an emitter does with a route whose converters check values in code
+/// (`int(max=10)`, a custom `to_python`): no server configuration can run that code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodeChecks {
+    /// Allow every value the converter's regex matches; the app refuses the rest itself.
+    #[default]
+    Allow,
+    /// Leave such routes out, refusing even values the app would accept.
+    Deny,
 }
 
 impl EmitContext {
@@ -65,6 +79,13 @@ impl EmitContext {
         self
     }
 
+    /// Sets what happens to routes whose converters check values in code (builder style).
+    #[must_use]
+    pub fn with_code_checks(mut self, checks: CodeChecks) -> Self {
+        self.code_checks = checks;
+        self
+    }
+
     /// Sets the server binary used for validation (builder style).
     #[must_use]
     pub fn with_server_binary(mut self, binary: Option<std::path::PathBuf>) -> Self {
@@ -80,6 +101,7 @@ impl Default for EmitContext {
             server_binary: None,
             enforce_methods: false,
             monitor_log: None,
+            code_checks: CodeChecks::Allow,
         }
     }
 }

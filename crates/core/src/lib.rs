@@ -28,7 +28,7 @@ mod registry;
 mod source;
 mod template;
 
-pub use emitter::{EmitContext, EmitError, Emitter, Output, OutputFile};
+pub use emitter::{CodeChecks, EmitContext, EmitError, Emitter, Output, OutputFile};
 pub use model::{Converter, Param, RegexDialect, Route, RouteTable, SCHEMA_VERSION, Segment};
 pub use registry::{EmitterEntry, PluginInfo, PluginKind, Registry, RegistryError, SourceEntry};
 pub use source::{RouteSource, SourceContext, SourceError};

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use routewall_core::{Route, RouteTable, Segment};
+use routewall_core::{CodeChecks, Route, RouteTable, Segment};
 
 use crate::pattern::{self, Definitions, Fragment, Untranslatable};
 
@@ -104,7 +104,11 @@ enum Placement {
 
 /// Builds the layout, or names the first rule that cannot be translated exactly
 /// (`(rule, endpoint, reason)`). With `methods`, one table per method (see [`Layout`]).
-pub(crate) fn build(table: &RouteTable, methods: bool) -> Result<Layout, (String, String, String)> {
+pub(crate) fn build(
+    table: &RouteTable,
+    methods: bool,
+    code_checks: CodeChecks,
+) -> Result<Layout, (String, String, String)> {
     let mut layout = Layout::default();
     let mut defs = Definitions::default();
     let mut candidates = Vec::new();
@@ -124,10 +128,23 @@ pub(crate) fn build(table: &RouteTable, methods: bool) -> Result<Layout, (String
                 route.rule.escape_debug()
             ));
         }
-        for param in route.segments.iter().filter_map(|s| match s {
-            Segment::Param(p) if p.converter.validates => Some(p),
-            _ => None,
-        }) {
+        let checked: Vec<_> = route
+            .segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Param(p) if p.converter.validates => Some(p),
+                _ => None,
+            })
+            .collect();
+        if !checked.is_empty() && code_checks == CodeChecks::Deny {
+            layout.skipped.push(format!(
+                "{} ({}): a converter checks values in code (--converter-checks deny)",
+                route.rule.escape_debug(),
+                route.endpoint.escape_debug()
+            ));
+            continue;
+        }
+        for param in checked {
             // Werkzeug's to_python may refuse values the regex admits (`int(max=10)`,
             // custom code), but only after the method check: for another method the app
             // still answers (405), so at path level the regex is the exact boundary. With
@@ -538,7 +555,7 @@ mod tests {
     fn layout(routes: Vec<Route>) -> Layout {
         let mut table = RouteTable::new("test", "app");
         table.routes = routes;
-        build(&table, false).expect("builds")
+        build(&table, false, CodeChecks::Allow).expect("builds")
     }
 
     #[test]
@@ -655,7 +672,7 @@ mod tests {
     fn a_route_too_long_for_one_regex_is_refused_by_name() {
         let mut table = RouteTable::new("test", "app");
         table.routes = vec![route(&format!("/{}/<int:n>", "a".repeat(4100)))];
-        let (rule, _, reason) = build(&table, false).expect_err("too long");
+        let (rule, _, reason) = build(&table, false, CodeChecks::Allow).expect_err("too long");
         assert!(
             rule.starts_with("/aaaa") && reason.contains("over the 4000"),
             "{reason}"
@@ -670,7 +687,7 @@ mod tests {
         get.methods = Some(vec!["GET".to_owned(), "HEAD".to_owned()]);
         let mut table = RouteTable::new("test", "app");
         table.routes = vec![only_post, get, route("/any")];
-        let l = build(&table, true).expect("builds");
+        let l = build(&table, true, CodeChecks::Allow).expect("builds");
         assert_eq!(l.methods, ["GET", "HEAD", "OPTIONS", "POST"]);
         let by_name = |name: &str| {
             &l.tables

@@ -149,14 +149,13 @@ impl Emitter for NginxEmitter {
                 });
             }
         }
-        let layout =
-            layout::build(routes, ctx.enforce_methods).map_err(|(rule, endpoint, reason)| {
-                EmitError::Unsupported {
-                    rule,
-                    endpoint,
-                    reason,
-                }
-            })?;
+        let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks).map_err(
+            |(rule, endpoint, reason)| EmitError::Unsupported {
+                rule,
+                endpoint,
+                reason,
+            },
+        )?;
         let context = context(routes, ctx, &layout);
         let templates = Templates::builtin(TEMPLATES)?;
         let http = templates.render("nginx/http.conf", &context)?;
