@@ -234,11 +234,16 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="X runs per block (development)")
     p.add_argument("--seconds", type=int, help="seconds per wrk run (development)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (apps, configs)")
+    p.add_argument("--binary", help="routewall binary to measure (default: target/release/routewall;"
+                   " CI's smoke run uses the debug build the tests made)")
     return p.parse_args(argv)
 
 
 def main(argv):
+    global ROUTEWALL
     args = parse_args(argv)
+    if args.binary:
+        ROUTEWALL = os.path.abspath(args.binary)
     s = settings(args)
     ensure_prerequisites()
     signal.signal(signal.SIGTERM, on_sigterm)
