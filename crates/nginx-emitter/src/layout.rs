@@ -43,12 +43,29 @@ pub(crate) struct Table {
     pub(crate) name: String,
     /// Exact paths, for the hash.
     pub(crate) statics: BTreeSet<String>,
-    /// Groups keyed by the ASCII-lowercased first segment (nginx's hash ignores case; the
+        /// Groups keyed by the ASCII-lowercased first segment (nginx's hash ignores case; the
     /// group's regexes do not).
-    pub(crate) groups: BTreeMap<String, Vec<String>>,
+    pub(crate) groups: BTreeMap<String, Group>,
     /// Regexes for URIs whose first segment names no group (or that have one segment).
     pub(crate) fallback: Vec<String>,
+    /// Regexes of routes whose first segment is a parameter: they can match under any
+    /// group, so they are tried after the group's own (or the fallback) missed.
+    pub(crate) everywhere: Vec<String>,
 }
+
+/// The dynamic routes under one first segment.
+#[derive(Debug, Default)]
+pub(crate) struct Group {
+    /// Routes of a big group split once more, by their literal second segment
+    /// (lowercased), for URIs with at least three segments.
+    pub(crate) subgroups: BTreeMap<String, Vec<String>>,
+    /// The group's other routes, tried after a subgroup missed.
+    pub(crate) rest: Vec<String>,
+}
+
+/// A group with more variants than this is split by second segment: a request then runs
+/// the regexes of a few dozen routes, not of thousands.
+const SPLIT_ABOVE: usize = 32;
 
 /// One path a route accepts, as segment tokens (`/users`, `/\d+`). A token that holds a
 /// slash-crossing parameter runs to the end of the path.
@@ -260,13 +277,31 @@ fn table_of<'a>(
             Placement::Everywhere => everywhere.push(variant.clone()),
         }
     }
-    for (key, mut members) in groups {
-        members.extend(everywhere.iter().cloned());
-        table.groups.insert(key, regexes(members, defs));
+        for (key, members) in groups {
+        table.groups.insert(key, group_of(members, defs));
     }
-    fallback.extend(everywhere);
     table.fallback = regexes(fallback, defs);
+    table.everywhere = regexes(everywhere, defs);
     table
+}
+
+/// Splits a big group by its routes' literal second segment.
+fn group_of(members: Vec<Variant>, defs: &Definitions) -> Group {
+    if members.len() <= SPLIT_ABOVE {
+        return Group { subgroups: BTreeMap::new(), rest: regexes(members, defs) };
+    }
+    let mut subgroups: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
+    let mut rest = Vec::new();
+    for variant in members {
+        match variant.second_segment() {
+            Some(key) => subgroups.entry(key).or_default().push(variant),
+            None => rest.push(variant),
+        }
+    }
+    Group {
+        subgroups: subgroups.into_iter().map(|(k, v)| (k, regexes(v, defs))).collect(),
+        rest: regexes(rest, defs),
+    }
 }
 
 /// Rules the app can never match, so allowing them would only widen the allowlist.
@@ -285,6 +320,18 @@ fn hashable(path: &str) -> bool {
 }
 
 impl Variant {
+    /// The lowercased literal second segment, when the variant has a third segment too
+    /// (so that a matching URI always has a second `/` after it for nginx to cut at).
+    fn second_segment(&self) -> Option<String> {
+        match self.tokens.as_slice() {
+            [first, second, _third, ..] if !first.crosses && !second.crosses => {
+                let key = second.literal.as_deref()?.trim_start_matches('/');
+                (!key.is_empty() && hashable(key)).then(|| key.to_ascii_lowercase())
+            }
+            _ => None,
+        }
+    }
+
     fn static_path(&self) -> Option<String> {
         self.tokens
             .iter()
@@ -592,7 +639,7 @@ mod tests {
             l.tables[0].groups.keys().collect::<Vec<_>>(),
             ["shop", "users"]
         );
-        let users = &l.tables[0].groups["users"];
+        let users = &l.tables[0].groups["users"].rest;
         assert_eq!(users.len(), 1);
         assert!(
             users[0].starts_with("^(?(DEFINE)"),
@@ -603,69 +650,44 @@ mod tests {
             "{users:?}"
         );
         assert!(
-            l.tables[0].groups["shop"][0].starts_with("^/Shop/"),
+            l.tables[0].groups["shop"].rest[0].starts_with("^/Shop/"),
             "the regex keeps the case: {:?}",
             l.tables[0].groups["shop"]
         );
     }
 
     #[test]
-    fn parameter_first_routes_join_every_group() {
-        let l = layout(vec![
-            route("/users/<int:id>"),
-            route("/<org>/settings"),
-            route("/<word>"),
-        ]);
-        assert!(
-            l.tables[0].groups["users"][0].contains("settings"),
-            "{:?}",
-            l.tables[0].groups
-        );
-        assert!(
-            l.tables[0].fallback.iter().any(|r| r.contains("settings")),
-            "{:?}",
-            l.tables[0].fallback
-        );
-        assert!(
-            l.tables[0].fallback.iter().all(|r| !r.contains("users")),
-            "{:?}",
-            l.tables[0].fallback
-        );
+    fn parameter_first_routes_are_tried_after_any_group() {
+        let l = layout(vec![route("/users/<int:id>"), route("/<org>/settings"), route("/<word>")]);
+        let t = &l.tables[0];
+        assert!(t.groups["users"].rest.iter().all(|r| !r.contains("settings")), "{:?}", t.groups);
+        assert!(t.everywhere.iter().any(|r| r.contains("settings")), "{:?}", t.everywhere);
+        assert!(t.fallback.iter().all(|r| !r.contains("users") && !r.contains("settings")));
+        assert!(t.fallback.iter().any(|r| r.contains("[^\\x2f]+\\z")), "{:?}", t.fallback);
     }
 
     #[test]
     fn a_leading_path_parameter_can_match_anything() {
         let l = layout(vec![route("/api/<int:n>"), route("/<path:p>/tail")]);
-        assert!(
-            l.tables[0].groups["api"][0].contains("tail"),
-            "{:?}",
-            l.tables[0].groups
-        );
-        assert!(
-            l.tables[0].fallback[0].contains("tail"),
-            "{:?}",
-            l.tables[0].fallback
-        );
+        assert!(l.tables[0].everywhere[0].contains("tail"), "{:?}", l.tables[0]);
+        assert!(l.tables[0].groups["api"].rest.iter().all(|r| !r.contains("tail")));
     }
 
     #[test]
-    fn big_groups_are_split_below_the_token_limit() {
-        let routes: Vec<Route> = (0..400)
-            .map(|i| route(&format!("/api/<int:n>/resource-number-{i}")))
-            .collect();
+    fn big_groups_are_split_by_second_segment_and_below_the_token_limit() {
+        let mut routes: Vec<Route> =
+            (0..400).map(|i| route(&format!("/api/v{}/<int:n>/resource-number-{i}", i % 3))).collect();
+        routes.push(route("/api/<x>/any"));
         let l = layout(routes);
-        let regexes = &l.tables[0].groups["api"];
-        assert!(regexes.len() > 1, "one regex of {} bytes", regexes[0].len());
-        assert!(
-            regexes
-                .iter()
-                .all(|r| r.len() <= MAX_REGEX_BYTES && r.starts_with('^'))
-        );
-        let joined = regexes.join("\n");
-        assert!(
-            (0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z"))
-                || joined.contains(&format!("resource-number-{i}\\z")))
-        );
+        let api = &l.tables[0].groups["api"];
+        assert_eq!(api.subgroups.keys().collect::<Vec<_>>(), ["v0", "v1", "v2"]);
+        assert!(api.rest.len() == 1 && api.rest[0].contains("any"), "{:?}", api.rest);
+        let v0 = &api.subgroups["v0"];
+        assert!(v0.len() > 1, "one regex of {} bytes", v0[0].len());
+        assert!(v0.iter().all(|r| r.len() <= MAX_REGEX_BYTES && r.starts_with('^')));
+        let joined: String = api.subgroups.values().flatten().cloned().collect::<Vec<_>>().join("\n");
+        assert!((0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z"))
+            || joined.contains(&format!("resource-number-{i}\\z"))));
     }
 
     #[test]

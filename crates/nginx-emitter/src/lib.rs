@@ -103,12 +103,21 @@ struct Counts {
 struct TableContext {
     name: String,
     statics: Vec<String>,
-    groups: Vec<Group>,
+    groups: Vec<GroupContext>,
     fallback: Vec<String>,
+    everywhere: Vec<String>,
 }
 
 #[derive(Serialize)]
-struct Group {
+struct GroupContext {
+    id: usize,
+    key: String,
+    subgroups: Vec<SubgroupContext>,
+    rest: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SubgroupContext {
     id: usize,
     key: String,
     regexes: Vec<String>,
@@ -184,18 +193,28 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         .map(|t| TableContext {
             name: t.name.clone(),
             statics: t.statics.iter().map(|s| quote::token(s)).collect(),
-            groups: t
+                        groups: t
                 .groups
                 .iter()
                 .enumerate()
-                .map(|(i, (key, regexes))| Group {
+                .map(|(i, (key, group))| GroupContext {
                     id: i + 1,
-                    // A leading backslash makes map read the key literally (`default`, `~x`).
-                    key: quote::token(&format!("\\{key}")),
-                    regexes: regexes.iter().map(regex_token).collect(),
+                    key: literal_key(key),
+                    subgroups: group
+                        .subgroups
+                        .iter()
+                        .enumerate()
+                        .map(|(j, (key, regexes))| SubgroupContext {
+                            id: j + 1,
+                            key: literal_key(key),
+                            regexes: regexes.iter().map(regex_token).collect(),
+                        })
+                        .collect(),
+                    rest: group.rest.iter().map(regex_token).collect(),
                 })
                 .collect(),
             fallback: t.fallback.iter().map(regex_token).collect(),
+            everywhere: t.everywhere.iter().map(regex_token).collect(),
         })
         .collect();
     // The first table holds every path (without methods) or the most common method's.
@@ -204,8 +223,11 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         routes: routes.routes.len(),
         statics: main.map_or(0, |t| t.statics.len()),
         groups: main.map_or(0, |t| t.groups.len()),
-        regexes: main.map_or(0, |t| {
-            t.fallback.len() + t.groups.values().map(Vec::len).sum::<usize>()
+                regexes: main.map_or(0, |t| {
+            let grouped = t.groups.values().map(|g| {
+                g.rest.len() + g.subgroups.values().map(Vec::len).sum::<usize>()
+            });
+            t.fallback.len() + t.everywhere.len() + grouped.sum::<usize>()
         }),
     };
     let keys = layout
@@ -217,7 +239,10 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
     let longest = layout
         .tables
         .iter()
-        .flat_map(|t| t.statics.iter().chain(t.groups.keys()))
+                .flat_map(|t| {
+            let subgroup_keys = t.groups.values().flat_map(|g| g.subgroups.keys());
+            t.statics.iter().chain(t.groups.keys()).chain(subgroup_keys)
+        })
         .map(String::len)
         .max()
         .unwrap_or(0);
@@ -248,8 +273,17 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
 /// holds one long name per bucket, so nginx warns ("could not build optimal
 /// variables_hash") already at a few dozen generated names; measured on the real apps.
 fn variables_hash_size(tables: &[TableContext], methods: usize) -> Option<usize> {
-    let ours = 12 + 2 * methods + tables.iter().map(|t| 5 + t.groups.len()).sum::<usize>();
+    let per_table = |t: &TableContext| {
+        12 + 4 * t.groups.len() + 2 * t.groups.iter().map(|g| g.subgroups.len()).sum::<usize>()
+    };
+    let ours = 14 + 2 * methods + tables.iter().map(per_table).sum::<usize>();
     (ours > 40).then(|| (4 * (ours + 300)).next_power_of_two())
+}
+
+/// A `map` key read literally: a leading backslash stops map from taking `default`, `~x`
+/// or `include` as keywords.
+fn literal_key(key: &str) -> String {
+    quote::token(&format!("\\{key}"))
 }
 
 fn blocked_query(keys: &[String]) -> Option<String> {
