@@ -43,7 +43,7 @@ pub(crate) struct Table {
     pub(crate) name: String,
     /// Exact paths, for the hash.
     pub(crate) statics: BTreeSet<String>,
-        /// Groups keyed by the ASCII-lowercased first segment (nginx's hash ignores case; the
+    /// Groups keyed by the ASCII-lowercased first segment (nginx's hash ignores case; the
     /// group's regexes do not).
     pub(crate) groups: BTreeMap<String, Group>,
     /// Regexes for URIs whose first segment names no group (or that have one segment).
@@ -53,18 +53,18 @@ pub(crate) struct Table {
     pub(crate) everywhere: Vec<String>,
 }
 
-/// The dynamic routes under one first segment.
+/// The dynamic routes under one literal path prefix: a node of a tree keyed by segments.
 #[derive(Debug, Default)]
 pub(crate) struct Group {
-    /// Routes of a big group split once more, by their literal second segment
-    /// (lowercased), for URIs with at least three segments.
-    pub(crate) subgroups: BTreeMap<String, Vec<String>>,
-    /// The group's other routes, tried after a subgroup missed.
+    /// Routes of a big group split once more by their next literal segment (lowercased),
+    /// for URIs with a segment after it; a child is tried before the group's own routes.
+    pub(crate) children: BTreeMap<String, Group>,
+    /// The group's other routes, tried after a child missed.
     pub(crate) rest: Vec<String>,
 }
 
-/// A group with more variants than this is split by second segment: a request then runs
-/// the regexes of a few dozen routes, not of thousands.
+/// A group with more variants than this is split by its next segment, and so on down: a
+/// request then runs the regexes of a few dozen routes, not of thousands.
 const SPLIT_ABOVE: usize = 32;
 
 /// One path a route accepts, as segment tokens (`/users`, `/\d+`). A token that holds a
@@ -277,29 +277,36 @@ fn table_of<'a>(
             Placement::Everywhere => everywhere.push(variant.clone()),
         }
     }
-        for (key, members) in groups {
-        table.groups.insert(key, group_of(members, defs));
+    for (key, members) in groups {
+        table.groups.insert(key, group_of(members, 1, defs));
     }
     table.fallback = regexes(fallback, defs);
     table.everywhere = regexes(everywhere, defs);
     table
 }
 
-/// Splits a big group by its routes' literal second segment.
-fn group_of(members: Vec<Variant>, defs: &Definitions) -> Group {
+/// Splits a big group by its routes' literal segment number `depth` (0-based), and its big
+/// children further down.
+fn group_of(members: Vec<Variant>, depth: usize, defs: &Definitions) -> Group {
     if members.len() <= SPLIT_ABOVE {
-        return Group { subgroups: BTreeMap::new(), rest: regexes(members, defs) };
+        return Group {
+            children: BTreeMap::new(),
+            rest: regexes(members, defs),
+        };
     }
-    let mut subgroups: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
+    let mut children: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
     let mut rest = Vec::new();
     for variant in members {
-        match variant.second_segment() {
-            Some(key) => subgroups.entry(key).or_default().push(variant),
+        match variant.segment_key(depth) {
+            Some(key) => children.entry(key).or_default().push(variant),
             None => rest.push(variant),
         }
     }
     Group {
-        subgroups: subgroups.into_iter().map(|(k, v)| (k, regexes(v, defs))).collect(),
+        children: children
+            .into_iter()
+            .map(|(k, v)| (k, group_of(v, depth + 1, defs)))
+            .collect(),
         rest: regexes(rest, defs),
     }
 }
@@ -320,16 +327,18 @@ fn hashable(path: &str) -> bool {
 }
 
 impl Variant {
-    /// The lowercased literal second segment, when the variant has a third segment too
-    /// (so that a matching URI always has a second `/` after it for nginx to cut at).
-    fn second_segment(&self) -> Option<String> {
-        match self.tokens.as_slice() {
-            [first, second, _third, ..] if !first.crosses && !second.crosses => {
-                let key = second.literal.as_deref()?.trim_start_matches('/');
-                (!key.is_empty() && hashable(key)).then(|| key.to_ascii_lowercase())
-            }
-            _ => None,
+    /// The lowercased literal text of segment `depth` (0-based), when the variant has a
+    /// segment after it (so that a matching URI has a `/` after it for nginx to cut at) and
+    /// none of the segments up to it crosses a `/`.
+    fn segment_key(&self, depth: usize) -> Option<String> {
+        if self.tokens.len() <= depth + 1 || self.tokens[..=depth].iter().any(|t| t.crosses) {
+            return None;
         }
+        let key = self.tokens[depth]
+            .literal
+            .as_deref()?
+            .trim_start_matches('/');
+        (!key.is_empty() && hashable(key)).then(|| key.to_ascii_lowercase())
     }
 
     fn static_path(&self) -> Option<String> {
@@ -658,36 +667,84 @@ mod tests {
 
     #[test]
     fn parameter_first_routes_are_tried_after_any_group() {
-        let l = layout(vec![route("/users/<int:id>"), route("/<org>/settings"), route("/<word>")]);
+        let l = layout(vec![
+            route("/users/<int:id>"),
+            route("/<org>/settings"),
+            route("/<word>"),
+        ]);
         let t = &l.tables[0];
-        assert!(t.groups["users"].rest.iter().all(|r| !r.contains("settings")), "{:?}", t.groups);
-        assert!(t.everywhere.iter().any(|r| r.contains("settings")), "{:?}", t.everywhere);
-        assert!(t.fallback.iter().all(|r| !r.contains("users") && !r.contains("settings")));
-        assert!(t.fallback.iter().any(|r| r.contains("[^\\x2f]+\\z")), "{:?}", t.fallback);
+        assert!(
+            t.groups["users"]
+                .rest
+                .iter()
+                .all(|r| !r.contains("settings")),
+            "{:?}",
+            t.groups
+        );
+        assert!(
+            t.everywhere.iter().any(|r| r.contains("settings")),
+            "{:?}",
+            t.everywhere
+        );
+        assert!(
+            t.fallback
+                .iter()
+                .all(|r| !r.contains("users") && !r.contains("settings"))
+        );
+        assert!(
+            t.fallback.iter().any(|r| r.contains("[^\\x2f]+\\z")),
+            "{:?}",
+            t.fallback
+        );
     }
 
     #[test]
     fn a_leading_path_parameter_can_match_anything() {
         let l = layout(vec![route("/api/<int:n>"), route("/<path:p>/tail")]);
-        assert!(l.tables[0].everywhere[0].contains("tail"), "{:?}", l.tables[0]);
-        assert!(l.tables[0].groups["api"].rest.iter().all(|r| !r.contains("tail")));
+        assert!(
+            l.tables[0].everywhere[0].contains("tail"),
+            "{:?}",
+            l.tables[0]
+        );
+        assert!(
+            l.tables[0].groups["api"]
+                .rest
+                .iter()
+                .all(|r| !r.contains("tail"))
+        );
     }
 
     #[test]
     fn big_groups_are_split_by_second_segment_and_below_the_token_limit() {
-        let mut routes: Vec<Route> =
-            (0..400).map(|i| route(&format!("/api/v{}/<int:n>/resource-number-{i}", i % 3))).collect();
+        let mut routes: Vec<Route> = (0..400)
+            .map(|i| route(&format!("/api/v{}/<int:n>/resource-number-{i}", i % 3)))
+            .collect();
         routes.push(route("/api/<x>/any"));
         let l = layout(routes);
         let api = &l.tables[0].groups["api"];
-        assert_eq!(api.subgroups.keys().collect::<Vec<_>>(), ["v0", "v1", "v2"]);
-        assert!(api.rest.len() == 1 && api.rest[0].contains("any"), "{:?}", api.rest);
-        let v0 = &api.subgroups["v0"];
+        assert_eq!(api.children.keys().collect::<Vec<_>>(), ["v0", "v1", "v2"]);
+        assert!(
+            api.rest.len() == 1 && api.rest[0].contains("any"),
+            "{:?}",
+            api.rest
+        );
+        // v0's routes differ only after a parameter: no deeper split.
+        let v0 = &api.children["v0"].rest;
         assert!(v0.len() > 1, "one regex of {} bytes", v0[0].len());
-        assert!(v0.iter().all(|r| r.len() <= MAX_REGEX_BYTES && r.starts_with('^')));
-        let joined: String = api.subgroups.values().flatten().cloned().collect::<Vec<_>>().join("\n");
-        assert!((0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z"))
-            || joined.contains(&format!("resource-number-{i}\\z"))));
+        assert!(
+            v0.iter()
+                .all(|r| r.len() <= MAX_REGEX_BYTES && r.starts_with('^'))
+        );
+        let joined: String = api
+            .children
+            .values()
+            .flat_map(|g| g.rest.clone())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            (0..400).all(|i| joined.contains(&format!("resource\\-number\\-{i}\\z"))
+                || joined.contains(&format!("resource-number-{i}\\z")))
+        );
     }
 
     #[test]

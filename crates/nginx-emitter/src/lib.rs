@@ -25,7 +25,7 @@
 //!     ]));
 //! let output = NginxEmitter.emit(&table, &EmitContext::default())?;
 //! let http = &output.file("http.conf").expect("always written").contents;
-//! assert!(http.contains(r#""\user" $routewall_path_group_1;"#));
+//! assert!(http.contains(r#""\user" $routewall_path_n1_rest;"#));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -83,6 +83,8 @@ struct Context<'a> {
     /// table (1024 for all variables of the configuration).
     variables_hash_size: Option<usize>,
     tables: Vec<TableContext>,
+    /// Segment indexes (1, 2, …) whose text some group tree selects on.
+    segment_depths: Vec<usize>,
     /// With method enforcement: each method some rule names, as a quoted token, by index.
     methods: Vec<String>,
     /// One regex over `$args` finding any blocked query key, if there are any.
@@ -103,24 +105,34 @@ struct Counts {
 struct TableContext {
     name: String,
     statics: Vec<String>,
-    groups: Vec<GroupContext>,
+    /// First-segment keys and the variable of the group each selects.
+    groups: Vec<Choice>,
+    /// Every group node of the segment tree, flattened.
+    nodes: Vec<NodeContext>,
     fallback: Vec<String>,
     everywhere: Vec<String>,
 }
 
+/// A `map` entry: a literal key and the variable it selects.
 #[derive(Serialize)]
-struct GroupContext {
-    id: usize,
+struct Choice {
     key: String,
-    subgroups: Vec<SubgroupContext>,
-    rest: Vec<String>,
+    var: String,
 }
 
+/// One node of a table's segment tree, with its variables already named.
 #[derive(Serialize)]
-struct SubgroupContext {
-    id: usize,
-    key: String,
-    regexes: Vec<String>,
+struct NodeContext {
+    /// The node's variable, when it selects a child by the next segment; `None` when it
+    /// has no children and its parent selects `rest_var` directly.
+    select_var: Option<String>,
+    /// Index of the segment whose variable selects the child (`$PREFIX_segmentN`).
+    child_segment: usize,
+    children: Vec<Choice>,
+    /// The node's own routes: `rest_var` is 1 when they match, else it asks `on_miss`.
+    rest: Vec<String>,
+    rest_var: String,
+    on_miss: String,
 }
 
 impl Emitter for NginxEmitter {
@@ -193,41 +205,41 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         .map(|t| TableContext {
             name: t.name.clone(),
             statics: t.statics.iter().map(|s| quote::token(s)).collect(),
-                        groups: t
-                .groups
-                .iter()
-                .enumerate()
-                .map(|(i, (key, group))| GroupContext {
-                    id: i + 1,
-                    key: literal_key(key),
-                    subgroups: group
-                        .subgroups
-                        .iter()
-                        .enumerate()
-                        .map(|(j, (key, regexes))| SubgroupContext {
-                            id: j + 1,
-                            key: literal_key(key),
-                            regexes: regexes.iter().map(regex_token).collect(),
-                        })
-                        .collect(),
-                    rest: group.rest.iter().map(regex_token).collect(),
-                })
-                .collect(),
+            groups: Vec::new(),
+            nodes: Vec::new(),
             fallback: t.fallback.iter().map(regex_token).collect(),
             everywhere: t.everywhere.iter().map(regex_token).collect(),
         })
         .collect();
+    let mut tables = tables;
+    for (context, table) in tables.iter_mut().zip(&layout.tables) {
+        let prefix = format!("{}_{}", ctx.name, table.name);
+        let everywhere = format!("{prefix}_everywhere");
+        for (key, group) in &table.groups {
+            let var = flatten(group, &prefix, 1, &everywhere, &mut context.nodes);
+            context.groups.push(Choice {
+                key: literal_key(key),
+                var,
+            });
+        }
+    }
+    let segments = layout
+        .tables
+        .iter()
+        .flat_map(|t| t.groups.values())
+        .map(depth)
+        .max()
+        .unwrap_or(0);
     // The first table holds every path (without methods) or the most common method's.
     let main = layout.tables.first();
     let counts = Counts {
         routes: routes.routes.len(),
         statics: main.map_or(0, |t| t.statics.len()),
         groups: main.map_or(0, |t| t.groups.len()),
-                regexes: main.map_or(0, |t| {
-            let grouped = t.groups.values().map(|g| {
-                g.rest.len() + g.subgroups.values().map(Vec::len).sum::<usize>()
-            });
-            t.fallback.len() + t.everywhere.len() + grouped.sum::<usize>()
+        regexes: main.map_or(0, |t| {
+            t.fallback.len()
+                + t.everywhere.len()
+                + t.groups.values().map(regex_count).sum::<usize>()
         }),
     };
     let keys = layout
@@ -239,10 +251,7 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
     let longest = layout
         .tables
         .iter()
-                .flat_map(|t| {
-            let subgroup_keys = t.groups.values().flat_map(|g| g.subgroups.keys());
-            t.statics.iter().chain(t.groups.keys()).chain(subgroup_keys)
-        })
+        .flat_map(|t| t.statics.iter().chain(t.groups.keys()))
         .map(String::len)
         .max()
         .unwrap_or(0);
@@ -259,6 +268,7 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         hash_sizes: hash_sizes(keys, longest),
         variables_hash_size: variables_hash_size(&tables, layout.methods.len()),
         tables,
+        segment_depths: (1..=segments).collect(),
         methods: layout.methods.iter().map(|m| quote::token(m)).collect(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
         monitor_log: ctx
@@ -273,11 +283,69 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
 /// holds one long name per bucket, so nginx warns ("could not build optimal
 /// variables_hash") already at a few dozen generated names; measured on the real apps.
 fn variables_hash_size(tables: &[TableContext], methods: usize) -> Option<usize> {
-    let per_table = |t: &TableContext| {
-        12 + 4 * t.groups.len() + 2 * t.groups.iter().map(|g| g.subgroups.len()).sum::<usize>()
-    };
+    let per_table = |t: &TableContext| 12 + t.groups.len() + 3 * t.nodes.len();
     let ours = 14 + 2 * methods + tables.iter().map(per_table).sum::<usize>();
     (ours > 40).then(|| (4 * (ours + 300)).next_power_of_two())
+}
+
+/// Names the variables of `group` (at segment `depth`) and its children, appends their
+/// nodes, and returns the variable that answers for the group.
+fn flatten(
+    group: &layout::Group,
+    prefix: &str,
+    depth: usize,
+    on_miss: &str,
+    nodes: &mut Vec<NodeContext>,
+) -> String {
+    let id = nodes.len() + 1;
+    let var = format!("{prefix}_n{id}");
+    let rest_var = if group.rest.is_empty() {
+        on_miss.to_owned()
+    } else {
+        format!("{var}_rest")
+    };
+    nodes.push(NodeContext {
+        select_var: None,
+        child_segment: depth,
+        children: Vec::new(),
+        rest: group
+            .rest
+            .iter()
+            .map(|r| quote::token(&format!("~{r}")))
+            .collect(),
+        rest_var: rest_var.clone(),
+        on_miss: on_miss.to_owned(),
+    });
+    if group.children.is_empty() {
+        return rest_var;
+    }
+    let children: Vec<Choice> = group
+        .children
+        .iter()
+        .map(|(key, child)| Choice {
+            key: literal_key(key),
+            var: flatten(child, prefix, depth + 1, &rest_var, nodes),
+        })
+        .collect();
+    if let Some(node) = nodes.get_mut(id - 1) {
+        node.select_var = Some(var.clone());
+        node.children = children;
+    }
+    var
+}
+
+/// How many segments deep a group's tree selects.
+fn depth(group: &layout::Group) -> usize {
+    group
+        .children
+        .values()
+        .map(|c| 1 + depth(c))
+        .max()
+        .unwrap_or(0)
+}
+
+fn regex_count(group: &layout::Group) -> usize {
+    group.rest.len() + group.children.values().map(regex_count).sum::<usize>()
 }
 
 /// A `map` key read literally: a leading backslash stops map from taking `default`, `~x`
