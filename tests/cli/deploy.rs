@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::support::{
-    app_dir, free_port, generate, get_from, nginx_binary, repo, routewall, stderr, venv,
+    app_dir, free_port, generate, get_from, listening, nginx_binary, repo, routewall, stderr, venv,
     wait_for_port,
 };
 
@@ -198,7 +198,7 @@ fn a_debian_site_serves_app_routes_and_its_own_locations() {
             .spawn()
             .expect("the app starts"),
     );
-    let nginx = Running(
+    let mut nginx = Running(
         Command::new(nginx_binary())
             .arg("-c")
             .arg(site.conf())
@@ -208,7 +208,11 @@ fn a_debian_site_serves_app_routes_and_its_own_locations() {
             .expect("nginx starts"),
     );
     wait_for_port(site.app_port);
-    wait_for_port(site.port);
+    assert!(
+        listening(&mut nginx.0, site.port),
+        "nginx could not listen on port {}",
+        site.port
+    );
     // The app itself serves its debugger console (DebuggedApplication); nginx must not.
     assert_eq!(get(site.app_port, "localhost", "/console").0, 200);
     for host in ["shop.test", "admin.test"] {
@@ -300,7 +304,7 @@ fn reload_applies_a_new_allowlist_to_the_running_nginx() {
         .replace("master_process off;", "user root;");
     std::fs::write(site.conf(), conf).expect("write");
     assert!(generate_in_place(&site, &[]).status.success());
-    let nginx = Running(
+    let mut nginx = Running(
         Command::new(nginx_binary())
             .arg("-c")
             .arg(site.conf())
@@ -309,7 +313,11 @@ fn reload_applies_a_new_allowlist_to_the_running_nginx() {
             .spawn()
             .expect("nginx starts"),
     );
-    wait_for_port(site.port);
+    assert!(
+        listening(&mut nginx.0, site.port),
+        "nginx could not listen on port {}",
+        site.port
+    );
     // No app behind it: an allowed path gets nginx's 502, a denied one the site's 404 page.
     assert_eq!(get(site.port, "shop.test", "/healthz").0, 404);
     let reloaded = generate_in_place(&site, &["--allow", "/healthz", "--reload"]);

@@ -93,6 +93,17 @@ impl Nginx {
     /// Starts nginx with `http_extra` inside `http {}` and `server_body` inside the server
     /// block; `PORT` in either is replaced by the port it listens on.
     pub(crate) fn start(http_extra: &str, server_body: &str) -> Nginx {
+        // A port free a moment ago may be taken by a test running in parallel; nginx then
+        // exits at once, and another port is tried.
+        for _ in 0..5 {
+            if let Some(nginx) = Nginx::try_start(http_extra, server_body) {
+                return nginx;
+            }
+        }
+        panic!("nginx did not start on any of 5 ports")
+    }
+
+    fn try_start(http_extra: &str, server_body: &str) -> Option<Nginx> {
         let prefix = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let p = prefix.path().display();
@@ -121,15 +132,15 @@ impl Nginx {
             .arg(prefix.path().join("error.log"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .spawn()
             .expect("nginx starts");
-        wait_for_port(port);
-        Nginx {
+        let mut nginx = Nginx {
             port,
             child,
             _prefix: prefix,
-        }
+        };
+        listening(&mut nginx.child, port).then_some(nginx)
     }
 
     /// nginx serving the allowlist in `out` in front of `location / { return 200 }`.
@@ -157,6 +168,23 @@ pub(crate) fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind")
         .port()
+}
+
+/// Waits until `child` listens on `port`: false when it exited first (the port was taken),
+/// or when it still runs once something answers there but a moment later has gone.
+pub(crate) fn listening(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return false;
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            std::thread::sleep(Duration::from_millis(20));
+            return matches!(child.try_wait(), Ok(None));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 /// Waits until something listens on `port`.

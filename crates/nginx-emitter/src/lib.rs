@@ -83,8 +83,8 @@ struct Context<'a> {
     /// table (1024 for all variables of the configuration).
     variables_hash_size: Option<usize>,
     tables: Vec<TableContext>,
-    /// Segment indexes (1, 2, …) whose text some group tree selects on.
-    segment_depths: Vec<usize>,
+    /// The regex (a quoted map key) that cuts the first segments into named captures.
+    segment_regex: String,
     /// With method enforcement: each method some rule names, as a quoted token, by index.
     methods: Vec<String>,
     /// One regex over `$args` finding any blocked query key, if there are any.
@@ -268,7 +268,7 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         hash_sizes: hash_sizes(keys, longest),
         variables_hash_size: variables_hash_size(&tables, layout.methods.len()),
         tables,
-        segment_depths: (1..=segments).collect(),
+        segment_regex: segment_regex(&ctx.name, segments),
         methods: layout.methods.iter().map(|m| quote::token(m)).collect(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
         monitor_log: ctx
@@ -332,6 +332,17 @@ fn flatten(
         node.children = children;
     }
     var
+}
+
+/// `^/(?<P_seg0>[^/]*)/(?:(?<P_seg1>[^/]*)/(?:…)?)?`: every segment a group tree selects
+/// on, in one match (nginx sets a variable per named capture).
+fn segment_regex(prefix: &str, depth: usize) -> String {
+    let mut regex = format!("~^/(?<{prefix}_seg0>[^/]*)/");
+    for d in 1..=depth {
+        regex.push_str(&format!("(?:(?<{prefix}_seg{d}>[^/]*)/"));
+    }
+    regex.push_str(&")?".repeat(depth));
+    quote::token(&regex)
 }
 
 /// How many segments deep a group's tree selects.

@@ -236,6 +236,8 @@ struct CodePoint {
     non_ascii: Vec<String>,
     /// The class holds every non-ASCII scalar value (and so U+FFFD, invalid UTF-8).
     all_non_ascii: bool,
+    /// First bytes of the non-ASCII members' sequences.
+    leads: Vec<(u8, u8)>,
 }
 
 impl Printer<'_> {
@@ -358,8 +360,12 @@ impl Printer<'_> {
             rest.iter().next().is_none()
         };
         let mut non_ascii = Vec::new();
+        let mut leads = Vec::new();
         for (lo, hi) in non_ascii_ranges {
             for seq in Utf8Sequences::new(lo, hi) {
+                if let Some(first) = seq.as_slice().first() {
+                    leads.push((first.start, first.end));
+                }
                 let mut text = String::new();
                 for r in seq.as_slice() {
                     if r.start == r.end {
@@ -371,10 +377,14 @@ impl Printer<'_> {
                 non_ascii.push(text);
             }
         }
+        if all_non_ascii {
+            leads = vec![(0x80, 0xff)];
+        }
         CodePoint {
             ascii,
             non_ascii,
             all_non_ascii,
+            leads,
         }
     }
 
@@ -390,10 +400,17 @@ impl Printer<'_> {
                 // code point (an approximation for counted repetitions, see the module docs).
                 body.push_str("|[\\x80-\\xff]");
             }
+            // PCRE tries an alternation's branches one by one; a lookahead on the possible
+            // first bytes makes the common case (an ASCII byte that ends a run of digits)
+            // fail once instead of once per branch.
+            let guard = format!("(?={})", bytes_class(&cp.leads));
             if body.len() > INLINE_LIMIT {
-                alternatives.push(self.defs.reference(format!("(?>{body})")));
+                alternatives.push(format!(
+                    "{guard}{}",
+                    self.defs.reference(format!("(?>{body})"))
+                ));
             } else {
-                alternatives.push(format!("(?>{body})"));
+                alternatives.push(format!("{guard}(?>{body})"));
             }
         }
         match alternatives.len() {
@@ -402,6 +419,34 @@ impl Printer<'_> {
             _ => format!("(?:{})", alternatives.join("|")),
         }
     }
+}
+
+/// A byte class of `ranges`, as written.
+fn bytes_class(ranges: &[(u8, u8)]) -> String {
+    let mut members = [false; 256];
+    for &(lo, hi) in ranges {
+        for b in lo..=hi {
+            members[b as usize] = true;
+        }
+    }
+    let mut out = String::from("[");
+    let mut b = 0usize;
+    while b < 256 {
+        if members[b] {
+            let start = b;
+            while b + 1 < 256 && members[b + 1] {
+                b += 1;
+            }
+            if start == b {
+                let _ = write!(out, "\\x{start:02x}");
+            } else {
+                let _ = write!(out, "\\x{start:02x}-\\x{b:02x}");
+            }
+        }
+        b += 1;
+    }
+    out.push(']');
+    out
 }
 
 /// A byte class over ASCII ranges, plus every byte ≥ 0x80 with `high`. Printed negated
@@ -478,7 +523,7 @@ mod tests {
         // a newline (which may cross segments).
         let path = translate("[^/].*?", false);
         assert!(
-            path.ends_with(r"(?:[\x00-\x2e\x30-\x7f]|(?1))[^\x0a]*?\z"),
+            path.ends_with(r"(?:[\x00-\x2e\x30-\x7f]|(?=[\x80-\xff])(?1))[^\x0a]*?\z"),
             "{path}"
         );
     }
