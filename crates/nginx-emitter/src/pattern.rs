@@ -421,43 +421,26 @@ impl Printer<'_> {
     }
 }
 
-/// A byte class of `ranges`, as written.
-fn bytes_class(ranges: &[(u8, u8)]) -> String {
+/// Which of the 256 byte values `ranges` holds.
+fn members_of(ranges: &[(u8, u8)]) -> [bool; 256] {
     let mut members = [false; 256];
     for &(lo, hi) in ranges {
         for b in lo..=hi {
             members[b as usize] = true;
         }
     }
-    let mut out = String::from("[");
-    let mut b = 0usize;
-    while b < 256 {
-        if members[b] {
-            let start = b;
-            while b + 1 < 256 && members[b + 1] {
-                b += 1;
-            }
-            if start == b {
-                let _ = write!(out, "\\x{start:02x}");
-            } else {
-                let _ = write!(out, "\\x{start:02x}-\\x{b:02x}");
-            }
-        }
-        b += 1;
-    }
-    out.push(']');
-    out
+    members
+}
+
+/// A byte class of `ranges`, as written.
+fn bytes_class(ranges: &[(u8, u8)]) -> String {
+    print_class(&members_of(ranges), false)
 }
 
 /// A byte class over ASCII ranges, plus every byte ≥ 0x80 with `high`. Printed negated
 /// when that is shorter (`[^/]`).
 fn byte_class(ascii: &[(u8, u8)], high: bool) -> String {
-    let mut members = [false; 256];
-    for &(lo, hi) in ascii {
-        for b in lo..=hi {
-            members[b as usize] = true;
-        }
-    }
+    let mut members = members_of(ascii);
     if high {
         for m in members.iter_mut().skip(0x80) {
             *m = true;
@@ -474,7 +457,11 @@ fn byte_class(ascii: &[(u8, u8)], high: bool) -> String {
         push_byte(&mut s, b as u8);
         return s;
     }
-    let negate = count > 128;
+    print_class(&members, count > 128)
+}
+
+/// Prints the bytes that are (or, with `negate`, are not) members, as ranges.
+fn print_class(members: &[bool; 256], negate: bool) -> String {
     let mut out = String::from(if negate { "[^" } else { "[" });
     let mut b = 0usize;
     while b < 256 {
