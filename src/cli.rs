@@ -32,6 +32,9 @@ pub(crate) enum Command {
     Check(GenerateArgs),
     /// Print the route table the source reads.
     Routes(RoutesArgs),
+    /// Work with the templates the output is rendered from.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
     /// Check an nginx configuration: does every location that passes requests to the app
     /// include the allowlist? Exit 1, with the lines to add, when one does not.
     Doctor(DoctorArgs),
@@ -114,6 +117,11 @@ pub(crate) struct GenerateArgs {
     /// refuses the rest itself), or `deny` such routes entirely.
     #[arg(long, value_enum, default_value_t = CodeChecksArg::Allow)]
     pub(crate) converter_checks: CodeChecksArg,
+    /// A directory of templates that replace the built-in ones by name (`nginx/location.conf`)
+    /// or extend them (`{% extends "__routewall/nginx/location.conf" %}`) and replace a block.
+    /// `routewall templates export` writes the built-ins out as a starting point.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) templates: Option<PathBuf>,
     /// Print the routes added and removed against the files in --output before writing.
     #[arg(long)]
     pub(crate) diff: bool,
@@ -146,6 +154,17 @@ pub(crate) struct RoutesArgs {
     /// Output format: an aligned table, or the route model as JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TemplatesCommand {
+    /// Write a target's built-in templates into DIR, as a starting point for --templates.
+    Export {
+        /// The target whose templates to write (`nginx`).
+        target: String,
+        /// Where to write them; created if missing. Existing files are not overwritten.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

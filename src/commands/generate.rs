@@ -97,6 +97,7 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
     let ctx = EmitContext::default()
         .with_name(&args.name)
         .with_methods(args.methods)
+        .with_templates_dir(args.templates.clone())
         .with_code_checks(match args.converter_checks {
             CodeChecksArg::Allow => CodeChecks::Allow,
             CodeChecksArg::Deny => CodeChecks::Deny,

@@ -9,7 +9,7 @@ use anyhow::Result;
 use routewall_core::{Registry, Route, RouteTable, SourceContext};
 
 use crate::ExitStatus;
-use crate::cli::{Cli, Command, PluginsCommand, SourceArgs};
+use crate::cli::{Cli, Command, PluginsCommand, SourceArgs, TemplatesCommand};
 
 pub(crate) fn run(cli: Cli) -> Result<ExitStatus> {
     let registry = Registry::builtin()?;
@@ -18,8 +18,35 @@ pub(crate) fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Check(args) => generate::check(&registry, &args),
         Command::Routes(args) => routes::run(&registry, &args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Templates(TemplatesCommand::Export { target, dir }) => {
+            export_templates(&registry, &target, &dir)
+        }
         Command::Plugins(PluginsCommand::List { format }) => plugins::list(&registry, format),
     }
+}
+
+/// Writes `target`'s built-in templates under `dir`, keeping any file already there.
+fn export_templates(
+    registry: &Registry,
+    target: &str,
+    dir: &std::path::Path,
+) -> Result<ExitStatus> {
+    use anyhow::Context as _;
+    let emitter = registry.emitter(target)?;
+    for (name, body) in emitter.templates() {
+        let path = dir.join(name);
+        if path.exists() {
+            eprintln!("kept {} (exists)", path.display());
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// Reads the route table the user named.

@@ -521,3 +521,91 @@ fn converter_checks_deny_leaves_code_checked_routes_out() {
     let nginx = Nginx::with_allowlist(allowed.path());
     assert_eq!(get_status(nginx.port, "/bounded/5"), 200);
 }
+
+#[test]
+fn a_user_template_can_change_the_deny_action() {
+    let templates = tempfile::tempdir().expect("tempdir");
+    let export = routewall(
+        &app_dir("basic"),
+        &[
+            "templates",
+            "export",
+            "nginx",
+            templates.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert!(export.status.success(), "{}", stderr(&export));
+    assert!(templates.path().join("nginx/http.conf").is_file());
+    // Replace the exported location template by one that extends the built-in: close the
+    // connection without an answer (444) and log the refusal to a file of its own.
+    let log = templates.path().join("refused.log");
+    std::fs::write(
+        templates.path().join("nginx/location.conf"),
+        format!(
+            "{{% extends \"__routewall/nginx/location.conf\" %}}{{% block deny %}}access_log {} combined;\n    return 444;{{% endblock deny %}}\n",
+            log.display()
+        ),
+    )
+    .expect("write");
+    let (out, nginx) =
+        serve_basic_with(&["--templates", templates.path().to_str().expect("utf-8")]);
+    let location = std::fs::read_to_string(out.path().join("location.conf")).expect("written");
+    assert!(location.contains("return 444;"), "{location}");
+    assert_eq!(
+        get_status(nginx.port, "/console"),
+        0,
+        "444: the connection closes unanswered"
+    );
+    assert_eq!(get_status(nginx.port, "/about"), 200);
+    let mut logged = String::new();
+    for _ in 0..100 {
+        logged = std::fs::read_to_string(&log).unwrap_or_default();
+        if !logged.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        logged.contains("GET /console") && !logged.contains("GET /about"),
+        "{logged}"
+    );
+}
+
+#[test]
+fn a_broken_user_template_is_a_one_line_error() {
+    let templates = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(templates.path().join("nginx")).expect("mkdir");
+    std::fs::write(
+        templates.path().join("nginx/location.conf"),
+        "if (\n{% if %}\n",
+    )
+    .expect("write");
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = routewall(
+        &app_dir("basic"),
+        &[
+            "generate",
+            "--source",
+            "flask",
+            "--app",
+            "app",
+            "--target",
+            "nginx",
+            "--output",
+            out.path().to_str().expect("utf-8"),
+            "--templates",
+            templates.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(result.status.code(), Some(2));
+    let err = stderr(&result);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .expect("an error line");
+    assert!(
+        line.contains("location.conf") && line.contains("2:"),
+        "{err}"
+    );
+    assert!(!out.path().join("http.conf").exists());
+}

@@ -17,6 +17,11 @@ pub trait Emitter: Send + Sync {
     /// Name used on the command line (`--target nginx`).
     fn name(&self) -> &str;
 
+    /// Built-in templates as `(name, body)`; users may override any of them by name.
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
     /// Renders the configuration files for `routes`.
     fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError>;
 
@@ -43,6 +48,8 @@ pub struct EmitContext {
     pub monitor_log: Option<PathBuf>,
     /// What to do with routes whose converters check values in code.
     pub code_checks: CodeChecks,
+    /// A directory of user templates that override the built-in ones by name.
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// What an emitter does with a route whose converters check values in code
@@ -86,6 +93,13 @@ impl EmitContext {
         self
     }
 
+    /// Sets the directory of user templates (builder style).
+    #[must_use]
+    pub fn with_templates_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.templates_dir = dir;
+        self
+    }
+
     /// Sets the server binary used for validation (builder style).
     #[must_use]
     pub fn with_server_binary(mut self, binary: Option<std::path::PathBuf>) -> Self {
@@ -102,6 +116,7 @@ impl Default for EmitContext {
             enforce_methods: false,
             monitor_log: None,
             code_checks: CodeChecks::Allow,
+            templates_dir: None,
         }
     }
 }

@@ -140,6 +140,10 @@ impl Emitter for NginxEmitter {
         "nginx"
     }
 
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        TEMPLATES
+    }
+
     fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError> {
         if ctx.name.is_empty()
             || !ctx
@@ -178,7 +182,21 @@ impl Emitter for NginxEmitter {
             },
         )?;
         let context = context(routes, ctx, &layout);
-        let templates = Templates::builtin(TEMPLATES)?;
+        let mut templates = Templates::with_overrides(TEMPLATES, ctx.templates_dir.as_deref())?;
+        // For user templates that build their own lines: a value as one nginx token, and
+        // text safe inside a `#` comment.
+        templates.register_filter(
+            "nginx_token",
+            |value: &tera::Value, _: &std::collections::HashMap<String, tera::Value>| {
+                Ok(tera::Value::String(quote::token(&text_of(value))))
+            },
+        );
+        templates.register_filter(
+            "nginx_comment",
+            |value: &tera::Value, _: &std::collections::HashMap<String, tera::Value>| {
+                Ok(tera::Value::String(quote::comment(&text_of(value))))
+            },
+        );
         let http = templates.render("nginx/http.conf", &context)?;
         let location = templates.render("nginx/location.conf", &context)?;
         let files = vec![
@@ -357,6 +375,13 @@ fn depth(group: &layout::Group) -> usize {
 
 fn regex_count(group: &layout::Group) -> usize {
     group.rest.len() + group.children.values().map(regex_count).sum::<usize>()
+}
+
+fn text_of(value: &tera::Value) -> String {
+    match value {
+        tera::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// A `map` key read literally: a leading backslash stops map from taking `default`, `~x`
