@@ -6,6 +6,7 @@
 mod deploy;
 mod differential;
 mod errors;
+mod examples;
 mod generate;
 mod hostile;
 mod support;

@@ -407,3 +407,50 @@ fn hash_sizes(keys: usize, longest_key: usize) -> Option<(usize, usize)> {
     let max_size = (4 * keys).next_power_of_two().max(2048);
     (bucket > 64 || max_size > 2048).then_some((max_size, bucket))
 }
+
+#[cfg(test)]
+mod tests {
+    use routewall_core::{Converter, Param, Route, Segment};
+
+    use super::*;
+
+    /// The template context is the interface of user templates: this pins its shape (the
+    /// README documents the fields). Update with `ROUTEWALL_UPDATE_SNAPSHOTS=1`.
+    #[test]
+    fn the_template_context_is_pinned() {
+        let int = || Segment::Param(Param::new("id", Converter::new("int", r"\d+")));
+        let mut post = Route::new("login", "/login", vec![Segment::text("/login")]);
+        post.methods = Some(vec!["POST".to_owned(), "OPTIONS".to_owned()]);
+        let table = RouteTable::new("flask", "app")
+            .with_route(Route::new("index", "/", vec![Segment::text("/")]))
+            .with_route(post)
+            .with_route(Route::new(
+                "user",
+                "/user/<int:id>",
+                vec![Segment::text("/user/"), int()],
+            ))
+            .with_route(Route::new(
+                "org",
+                "/<org>/settings",
+                vec![
+                    Segment::text("/"),
+                    Segment::Param(Param::new("org", Converter::new("default", "[^/]{1,}"))),
+                    Segment::text("/settings"),
+                ],
+            ));
+        let ctx = EmitContext::default().with_methods(true);
+        let layout = layout::build(&table, true, ctx.code_checks).expect("builds");
+        let json =
+            serde_json::to_string_pretty(&context(&table, &ctx, &layout)).expect("json") + "\n";
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/context.json");
+        if std::env::var_os("ROUTEWALL_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &json).expect("write snapshot");
+        }
+        let pinned = std::fs::read_to_string(&path).expect("snapshot exists");
+        assert_eq!(
+            json, pinned,
+            "the template context changed: review, document, update"
+        );
+    }
+}
