@@ -609,3 +609,50 @@ fn a_broken_user_template_is_a_one_line_error() {
     );
     assert!(!out.path().join("http.conf").exists());
 }
+
+#[test]
+fn two_apps_share_one_nginx_under_their_own_names() {
+    let shop = generate_with(&app_dir("basic"), "app", &["--name", "shop"]);
+    let api = generate_with(&app_dir("factory"), "app:create_app()", &["--name", "api"]);
+    let (s, a) = (shop.path().display(), api.path().display());
+    let nginx = Nginx::start(
+        &format!("    include {s}/http.conf;\n    include {a}/http.conf;"),
+        &format!(
+            "        location /api/ {{\n            include {a}/location.conf;\n            return 200 \"api\\n\";\n        }}\n        location / {{\n            include {s}/location.conf;\n            return 200 \"shop\\n\";\n        }}"
+        ),
+    );
+    assert_eq!(get(nginx.port, "/about"), (200, "shop".to_owned()));
+    assert_eq!(get_status(nginx.port, "/console"), 404);
+    let factory_route = factory_api_route();
+    assert_eq!(
+        get(nginx.port, &factory_route),
+        (200, "api".to_owned()),
+        "{factory_route}"
+    );
+    assert_eq!(get_status(nginx.port, "/api/nosuch/route/at/all"), 404);
+}
+
+/// A route of the factory app under `/api/`, read from its route table.
+fn factory_api_route() -> String {
+    let out = routewall(
+        &app_dir("factory"),
+        &[
+            "routes",
+            "--source",
+            "flask",
+            "--app",
+            "app:create_app()",
+            "--format",
+            "json",
+        ],
+    );
+    let table: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    table["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["rule"].as_str())
+        .find(|r| r.starts_with("/api/") && !r.contains('<'))
+        .expect("a static /api/ route")
+        .to_owned()
+}

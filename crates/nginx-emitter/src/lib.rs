@@ -298,12 +298,14 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
 
 /// The variables the output defines, plus room for nginx's own (about 150) and the
 /// user's; `None` while nginx's default fits. The default table (1024 slots of 64 bytes)
-/// holds one long name per bucket, so nginx warns ("could not build optimal
-/// variables_hash") already at a few dozen generated names; measured on the real apps.
+/// holds one long name per bucket, so with a hundred or so generated names nginx warns
+/// ("could not build optimal variables_hash"; measured on the real apps with `--methods`).
+/// Below that the directive is left out: a second allowlist on the same nginx setting it
+/// again would be a fatal duplicate.
 fn variables_hash_size(tables: &[TableContext], methods: usize) -> Option<usize> {
     let per_table = |t: &TableContext| 12 + t.groups.len() + 3 * t.nodes.len();
     let ours = 14 + 2 * methods + tables.iter().map(per_table).sum::<usize>();
-    (ours > 40).then(|| (4 * (ours + 300)).next_power_of_two())
+    (ours > 100).then(|| (4 * (ours + 300)).next_power_of_two())
 }
 
 /// Names the variables of `group` (at segment `depth`) and its children, appends their
