@@ -62,7 +62,7 @@ impl Definitions {
         format!("{MARK}{id}{MARK}")
     }
 
-    /// Bytes the definitions that `fragment` uses add to a regex.
+    /// The definitions (by index) that `fragment` refers to.
     pub(crate) fn used_by(fragment: &Fragment) -> impl Iterator<Item = usize> + '_ {
         fragment
             .0
