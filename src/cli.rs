@@ -104,6 +104,12 @@ pub(crate) struct GenerateArgs {
     /// given). Never a restart, and only after the configuration test passed.
     #[arg(long)]
     pub(crate) reload: bool,
+    /// `location` (default): the check goes first in each location that passes requests
+    /// to the app. `server`: also write server.conf, one line at the top of the server block
+    /// as the seed tool had it; the paths of the server's own nginx locations (static files,
+    /// ACME, error pages) are then read from --nginx-conf and let through.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Location)]
+    pub(crate) layout: LayoutArg,
     /// `enforce` refuses what the app does not route; `monitor` lets everything through and
     /// logs each request enforce mode would refuse (to --monitor-log), for a first rollout.
     #[arg(long, value_enum, default_value_t = Mode::Enforce)]
@@ -175,6 +181,15 @@ pub(crate) enum PluginsCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+}
+
+/// See `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LayoutArg {
+    /// In each app location.
+    Location,
+    /// At the top of the server block.
+    Server,
 }
 
 /// See `--converter-checks`.

@@ -3,10 +3,10 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use routewall_core::{CodeChecks, EmitContext, Output, OutputFile, Registry, RouteTable};
+use routewall_core::{CodeChecks, EmitContext, Output, OutputFile, Registry, Route, RouteTable};
 
 use crate::ExitStatus;
-use crate::cli::{CodeChecksArg, GenerateArgs, Mode};
+use crate::cli::{CodeChecksArg, GenerateArgs, LayoutArg, Mode};
 
 /// The route table an output was made from, written beside it so that `check` and
 /// `--diff` can name the routes that changed instead of showing a text diff.
@@ -94,10 +94,14 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
     // Look both plugins up before reading routes: a typo should not cost an app import.
     let emitter = registry.emitter(&args.target)?;
     let mut table = super::load_routes(registry, &args.source)?;
+    if args.layout == LayoutArg::Server {
+        add_nginx_owned_paths(&mut table, args)?;
+    }
     let ctx = EmitContext::default()
         .with_name(&args.name)
         .with_methods(args.methods)
         .with_templates_dir(args.templates.clone())
+        .with_server_include(args.layout == LayoutArg::Server)
         .with_code_checks(match args.converter_checks {
             CodeChecksArg::Allow => CodeChecks::Allow,
             CodeChecksArg::Deny => CodeChecks::Deny,
@@ -124,6 +128,23 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
         manifest,
     ));
     Ok((table, output))
+}
+
+/// The server layout checks requests before nginx picks a location, so the paths of the
+/// locations nginx serves itself must be allowed too: read from the configuration.
+fn add_nginx_owned_paths(table: &mut RouteTable, args: &GenerateArgs) -> Result<()> {
+    let conf = args.nginx_conf.as_deref().context(
+        "--layout server needs --nginx-conf, to let the server's own nginx locations through",
+    )?;
+    let tree = routewall_nginx_emitter::conf::load(conf)?;
+    let owned = routewall_nginx_emitter::conf::nginx_owned(&tree).map_err(anyhow::Error::msg)?;
+    for path in owned {
+        let origin = format!("the nginx location at {}", path.at);
+        table
+            .routes
+            .push(Route::extra(&path.pattern, origin).map_err(anyhow::Error::msg)?);
+    }
+    Ok(())
 }
 
 /// Prints `+ rule` / `- rule` lines against the manifest in `dir`; whether any route

@@ -19,24 +19,47 @@ struct Site {
 
 impl Site {
     fn new(bypass: bool) -> Site {
+        Site::with(&move |text: String| {
+            if bypass {
+                text
+            } else {
+                text.replace(
+                    "    location = /console { proxy_pass http://flask_app; }\n",
+                    "",
+                )
+            }
+        })
+    }
+
+    /// The seed tool's layout in the shop server: one include at the top of the server
+    /// instead of one in its app location.
+    fn server_layout() -> Site {
+        Site::with(&|text: String| {
+            text.replace("    location = /console { proxy_pass http://flask_app; }\n", "")
+                .replace("    server_name shop.test;\n", "    include ROUTEWALL/server.conf;\n    server_name shop.test;\n")
+                .replace(
+                    "        include ROUTEWALL/location.conf;\n        proxy_pass http://flask_app;\n        proxy_set_header Host $host;",
+                    "        proxy_pass http://flask_app;\n        proxy_set_header Host $host;",
+                )
+        })
+    }
+
+    /// The fixture tree with placeholders filled in, then `edit` applied to each file
+    /// (`ROUTEWALL` stands for the allowlist's directory).
+    fn with(edit: &dyn Fn(String) -> String) -> Site {
         let root = tempfile::tempdir().expect("tempdir");
         let (port, app_port) = (free_port(), free_port());
+        let routewall = root.path().join("routewall").display().to_string();
         copy_tree(
             &repo().join("tests/fixtures/nginx/debian"),
             root.path(),
             &|text: String| {
                 let text = text
+                    .replace("@ROOT@/routewall", "ROUTEWALL")
                     .replace("@ROOT@", &root.path().display().to_string())
                     .replace("@APP_PORT@", &app_port.to_string())
                     .replace("@PORT@", &port.to_string());
-                if bypass {
-                    text
-                } else {
-                    text.replace(
-                        "    location = /console { proxy_pass http://flask_app; }\n",
-                        "",
-                    )
-                }
+                edit(text).replace("ROUTEWALL", &routewall)
             },
         );
         Site {
@@ -337,4 +360,96 @@ fn reload_applies_a_new_allowlist_to_the_running_nginx() {
         .arg(site.conf())
         .status();
     nginx.wait_for_exit();
+}
+
+#[test]
+fn the_seed_layout_checks_at_the_top_of_the_server_and_keeps_nginx_locations() {
+    let site = Site::server_layout();
+    let generated = generate_in_place(&site, &["--layout", "server"]);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let http = std::fs::read_to_string(site.routewall_dir().join("http.conf")).expect("written");
+    assert!(
+        http.contains("# added by the operator: /static/* (from the nginx location at"),
+        "{http}"
+    );
+    let app = Running(
+        Command::new(venv().join("bin/python"))
+            .args([
+                "-m",
+                "flask",
+                "--app",
+                "app",
+                "run",
+                "--port",
+                &site.app_port.to_string(),
+            ])
+            .current_dir(app_dir("basic"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the app starts"),
+    );
+    let mut nginx = Running(
+        Command::new(nginx_binary())
+            .arg("-c")
+            .arg(site.conf())
+            .arg("-e")
+            .arg(site.root.path().join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts"),
+    );
+    wait_for_port(site.app_port);
+    assert!(
+        listening(&mut nginx.0, site.port),
+        "nginx could not listen on port {}",
+        site.port
+    );
+    let (status, body) = get(site.port, "shop.test", "/user/ada");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        get(site.port, "shop.test", "/console"),
+        (404, "the shop's own 404 page".to_owned())
+    );
+    assert_eq!(
+        get(site.port, "shop.test", "/static/nginx-only.txt"),
+        (200, "served by nginx".to_owned())
+    );
+    assert_eq!(
+        get(
+            site.port,
+            "shop.test",
+            "/.well-known/acme-challenge/token42"
+        ),
+        (200, "acme-proof".to_owned())
+    );
+    assert_eq!(get(site.port, "shop.test", "/.env").0, 404);
+    // doctor sees the server-level check.
+    let report = doctor(&site);
+    assert_eq!(
+        report.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&report.stdout)
+    );
+    drop(nginx);
+    drop(app);
+}
+
+#[test]
+fn the_seed_layout_refuses_what_it_cannot_exempt_exactly() {
+    let site = Site::with(&|text: String| {
+        text.replace(
+            "    location /static/ {",
+            "    location ~* \\.css$ { root /srv; }\n    location /static/ {",
+        )
+    });
+    let refused = generate_in_place(&site, &["--layout", "server"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("regex location"),
+        "{}",
+        stderr(&refused)
+    );
 }

@@ -50,6 +50,9 @@ pub struct EmitContext {
     pub code_checks: CodeChecks,
     /// A directory of user templates that override the built-in ones by name.
     pub templates_dir: Option<PathBuf>,
+    /// Also write the check for the top of a `server { }` block (the seed tool's
+    /// single-line layout), not only for app locations.
+    pub server_include: bool,
 }
 
 /// What an emitter does with a route whose converters check values in code
@@ -93,6 +96,13 @@ impl EmitContext {
         self
     }
 
+    /// Asks for the server-level include too (builder style).
+    #[must_use]
+    pub fn with_server_include(mut self, yes: bool) -> Self {
+        self.server_include = yes;
+        self
+    }
+
     /// Sets the directory of user templates (builder style).
     #[must_use]
     pub fn with_templates_dir(mut self, dir: Option<PathBuf>) -> Self {
@@ -117,6 +127,7 @@ impl Default for EmitContext {
             monitor_log: None,
             code_checks: CodeChecks::Allow,
             templates_dir: None,
+            server_include: false,
         }
     }
 }

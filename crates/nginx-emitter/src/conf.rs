@@ -94,8 +94,10 @@ fn nodes(
         let ConfigItem::Directive(directive) = item else {
             continue;
         };
-        if directive.name == "include" {
-            for path in include_targets(directive, base) {
+                if directive.name == "include" {
+            // A file that does not exist yet is skipped: on the first run the allowlist's
+            // own files are not there (`nginx -t` is what reports a missing include).
+            for path in include_targets(directive, base).into_iter().filter(|p| p.exists()) {
                 out.extend(read_file(&path, base, depth + 1)?);
             }
             continue;
@@ -217,11 +219,17 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
                 .collect::<Vec<_>>();
             let mut app_locations = Vec::new();
             let headers = Headers::default().enter(http).enter(server);
+            // The seed-compatible layout checks every request at the top of the server.
+            let server_guard = server
+                .children
+                .iter()
+                .any(|n| n.name == "if" && n.args.iter().any(|a| a.contains(&allowed)));
             collect_locations(
                 server,
                 server,
                 &headers,
                 &allowed,
+                server_guard,
                 &mut app_locations,
                 &mut report.location_include,
             );
@@ -274,11 +282,13 @@ impl Headers {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn collect_locations(
     server: &Node,
     parent: &Node,
     inherited: &Headers,
     allowed: &str,
+    server_guard: bool,
     out: &mut Vec<LocationReport>,
     include_file: &mut Option<PathBuf>,
 ) {
@@ -297,7 +307,7 @@ fn collect_locations(
             out.push(LocationReport {
                 location: format!("location {}", location.args.join(" ")),
                 at: format!("{}:{}", location.file.display(), location.line),
-                protected: guard.is_some(),
+                protected: server_guard || guard.is_some(),
                 forwards_host: location
                     .children
                     .iter()
@@ -306,8 +316,104 @@ fn collect_locations(
             });
         }
         // Nested locations inherit no `if`: each is checked on its own.
-        collect_locations(server, location, &headers, allowed, out, include_file);
+        collect_locations(
+            server,
+            location,
+            &headers,
+            allowed,
+            server_guard,
+            out,
+            include_file,
+        );
     }
+}
+
+/// A path nginx serves itself, which a server-level allowlist must let through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owned {
+    /// `/404.html` (exact) or `/static/*` (prefix), as `--allow` takes it.
+    pub pattern: String,
+    /// Where the location is (`file:line`).
+    pub at: String,
+}
+
+/// The paths of every location that does not pass requests to the app, for the
+/// seed-compatible layout (one check at the top of the server, before nginx picks a
+/// location). Refuses, naming the location, where such exemptions could not be exact:
+/// regex locations (their matches cannot be listed), and app locations under an exempted
+/// prefix (nginx would pick the longer, app prefix for paths the exemption lets through).
+pub fn nginx_owned(tree: &[Node]) -> Result<Vec<Owned>, String> {
+    let mut owned = Vec::new();
+    let mut app = Vec::new();
+    for http in tree.iter().filter(|n| n.name == "http") {
+        for server in http.children.iter().filter(|n| n.name == "server") {
+            walk_locations(server, server, &mut owned, &mut app)?;
+        }
+    }
+    for (app_path, app_at) in &app {
+        if let Some(prefix) = owned.iter().find(|o| {
+            o.pattern
+                .strip_suffix('*')
+                .is_some_and(|p| app_path.starts_with(p) && app_path.len() > p.len())
+        }) {
+            return Err(format!(
+                "the app location at {app_at} lies under `{}` served by nginx ({}): a server-level check cannot tell them apart; use the location layout",
+                prefix.pattern, prefix.at
+            ));
+        }
+    }
+    owned.sort_by(|a, b| a.pattern.cmp(&b.pattern));
+    owned.dedup_by(|a, b| a.pattern == b.pattern);
+    Ok(owned)
+}
+
+fn walk_locations(
+    server: &Node,
+    parent: &Node,
+    owned: &mut Vec<Owned>,
+    app: &mut Vec<(String, String)>,
+) -> Result<(), String> {
+    for location in parent.children.iter().filter(|n| n.name == "location") {
+        let at = format!("{}:{}", location.file.display(), location.line);
+        let args: Vec<&str> = location
+            .args
+            .iter()
+            .map(|a| a.trim_matches(|c| c == '"' || c == '\''))
+            .collect();
+        let (modifier, path) = match args.as_slice() {
+            [path] => ("", *path),
+            [modifier, path] => (*modifier, *path),
+            _ => return Err(format!("cannot read the location at {at}")),
+        };
+        if path.starts_with('@') {
+            continue;
+        }
+        let regex = matches!(modifier, "~" | "~*");
+        if passes_to_app(server, location) {
+            if regex {
+                return Err(format!(
+                    "the regex location at {at} passes to the app: a server-level check cannot follow nginx's choice of location; use the location layout"
+                ));
+            }
+            app.push((path.to_owned(), at));
+        } else if regex {
+            return Err(format!(
+                "the regex location at {at} is served by nginx and cannot be listed as paths; use the location layout"
+            ));
+        } else if modifier == "=" {
+            owned.push(Owned {
+                pattern: path.to_owned(),
+                at,
+            });
+        } else {
+            owned.push(Owned {
+                pattern: format!("{path}*"),
+                at,
+            });
+        }
+        walk_locations(server, location, owned, app)?;
+    }
+    Ok(())
 }
 
 /// The location hands requests to an upstream itself, or through `try_files … @name` to a

@@ -49,6 +49,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "nginx/location.conf",
         include_str!("../templates/location.conf"),
     ),
+    (
+        "nginx/server.conf",
+        include_str!("../templates/server.conf"),
+    ),
 ];
 
 /// Writes NGINX allowlists (`--target nginx`).
@@ -199,7 +203,7 @@ impl Emitter for NginxEmitter {
         );
         let http = templates.render("nginx/http.conf", &context)?;
         let location = templates.render("nginx/location.conf", &context)?;
-        let files = vec![
+        let mut files = vec![
             OutputFile::new("http.conf", "include once inside http { }", http),
             OutputFile::new(
                 "location.conf",
@@ -207,6 +211,23 @@ impl Emitter for NginxEmitter {
                 location,
             ),
         ];
+        if ctx.server_include {
+            if ctx.enforce_methods || ctx.monitor_log.is_some() {
+                // nginx allows neither `add_header` nor a conditional `access_log` in an
+                // `if` at server level.
+                return Err(EmitError::Unsupported {
+                    rule: String::new(),
+                    endpoint: String::new(),
+                    reason: "the server layout supports neither --methods nor --mode monitor; use the location layout".to_owned(),
+                });
+            }
+            let server = templates.render("nginx/server.conf", &context)?;
+            files.push(OutputFile::new(
+                "server.conf",
+                "include first in each server block (the seed's layout)",
+                server,
+            ));
+        }
         Ok(Output::new(files).with_warnings(layout.warnings))
     }
 

@@ -52,8 +52,16 @@ pub(crate) fn nginx_t(output: &Output, ctx: &EmitContext) -> Result<(), EmitErro
 
 fn scratch_config(dir: &Path) -> String {
     let d = dir.display();
+    // server.conf, when there is one, is tested at the top of a second server.
+    let server = if dir.join("server.conf").exists() {
+        format!(
+            "    server {{\n        listen 127.0.0.1:10;\n        include {d}/server.conf;\n        location / {{ return 204; }}\n    }}\n"
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "pid {d}/nginx.pid;\nevents {{}}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {d}/http.conf;\n    server {{\n        listen 127.0.0.1:9;\n        location / {{\n            include {d}/location.conf;\n            return 204;\n        }}\n    }}\n}}\n"
+        "pid {d}/nginx.pid;\nevents {{}}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {d}/http.conf;\n    server {{\n        listen 127.0.0.1:9;\n        location / {{\n            include {d}/location.conf;\n            return 204;\n        }}\n    }}\n{server}}}\n"
     )
 }
 
