@@ -1,15 +1,19 @@
 //! The NGINX emitter: an include that lets exactly an app's routes through.
 //!
-//! The output is two files:
+//! The output is:
 //! * `http.conf`, included once inside `http { }`: `map` blocks that compute
-//!   `$routewall_allowed` from `$uri`;
+//!   `$routewall_allowed` from the request;
 //! * `location.conf`, included first in every location that passes requests to the app:
-//!   `if ($routewall_allowed = 0) { return 404; }`.
+//!   `if ($routewall_allowed = 0) { return 404; }`;
+//! * with [`EmitContext::server_include`], `server.conf`: the same check for the top of a
+//!   server block (the seed tool's layout).
 //!
 //! This shape leaves the user's own locations alone: a generated `location /` would collide
 //! with theirs, and a regex catch-all would shadow the prefix locations nginx serves itself
-//! (`/static/`, the ACME challenge, a custom 404 page). See [`layout`](crate) for why exact
-//! paths live in a hash and dynamic routes in per-segment groups.
+//! (`/static/`, the ACME challenge, a custom 404 page). Exact paths live in a hash and
+//! dynamic routes in a tree of lazily evaluated maps keyed by path segments, so a request
+//! runs the regexes of a few routes, not of all of them. [`conf`] reads a real nginx
+//! configuration tree (for `doctor` and the server layout).
 //!
 //! # Example
 //!
