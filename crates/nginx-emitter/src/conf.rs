@@ -94,10 +94,13 @@ fn nodes(
         let ConfigItem::Directive(directive) = item else {
             continue;
         };
-                if directive.name == "include" {
+        if directive.name == "include" {
             // A file that does not exist yet is skipped: on the first run the allowlist's
             // own files are not there (`nginx -t` is what reports a missing include).
-            for path in include_targets(directive, base).into_iter().filter(|p| p.exists()) {
+            for path in include_targets(directive, base)
+                .into_iter()
+                .filter(|p| p.exists())
+            {
                 out.extend(read_file(&path, base, depth + 1)?);
             }
             continue;
