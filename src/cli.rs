@@ -80,7 +80,8 @@ pub(crate) struct GenerateArgs {
     /// The server to configure (`nginx`).
     #[arg(long, value_name = "NAME")]
     pub(crate) target: String,
-    /// Directory to write into; created if missing. For nginx: http.conf and location.conf.
+    /// Directory to write into; created if missing. For nginx: http.conf, location.conf,
+    /// routes.json (and server.conf with --layout server).
     /// Files are replaced atomically, and only after the whole output passed validation.
     #[arg(long, short, value_name = "DIR")]
     pub(crate) output: PathBuf,
