@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what routewall's build, tests and demo need on a Debian machine with Rust and
 # Python 3: nginx, libpython (pyo3 links it), python3-venv, a venv (.venv) with the pinned
-# Flask from tests/requirements.txt, and one (.venv-realapps) with the real PyPI apps of
-# tests/realapps. Safe to run again; it only adds what is missing.
+# Flask from tests/requirements.txt, and with --with-realapps one (.venv-realapps) with the
+# real PyPI apps of tests/realapps. Safe to run again; it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +29,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 
-# Real Flask applications from PyPI (tests/realapps): pinned, wheels only, in their own venv
-# so their dependencies cannot change the fixtures' Flask.
+# Real Flask applications from PyPI (tests/realapps), for the tests only (`--with-realapps`):
+# pinned, wheels only, in their own venv so their dependencies cannot change the fixtures'
+# Flask.
+[ "${1:-}" = --with-realapps ] || exit 0
 if [ ! -x .venv-realapps/bin/python ]; then
   echo "setup: creating .venv-realapps" >&2
   python3 -m venv .venv-realapps
