@@ -7,7 +7,6 @@ use std::process::{Child, Command, Stdio};
 
 use crate::support::{
     app_dir, free_port, generate, get_from, listening, nginx_binary, repo, routewall, stderr, venv,
-    wait_for_port,
 };
 
 /// The fixture tree copied to a temporary root with its placeholders filled in.
@@ -204,7 +203,7 @@ fn a_debian_site_serves_app_routes_and_its_own_locations() {
         ],
     );
     assert!(generated.status.success(), "{}", stderr(&generated));
-    let app = Running(
+    let mut app = Running(
         Command::new(venv().join("bin/python"))
             .args([
                 "-m",
@@ -230,7 +229,11 @@ fn a_debian_site_serves_app_routes_and_its_own_locations() {
             .spawn()
             .expect("nginx starts"),
     );
-    wait_for_port(site.app_port);
+    assert!(
+        listening(&mut app.0, site.app_port),
+        "the app could not listen on port {}",
+        site.app_port
+    );
     assert!(
         listening(&mut nginx.0, site.port),
         "nginx could not listen on port {}",
@@ -372,7 +375,7 @@ fn the_seed_layout_checks_at_the_top_of_the_server_and_keeps_nginx_locations() {
         http.contains("# added by the operator: /static/* (from the nginx location at"),
         "{http}"
     );
-    let app = Running(
+    let mut app = Running(
         Command::new(venv().join("bin/python"))
             .args([
                 "-m",
@@ -400,7 +403,11 @@ fn the_seed_layout_checks_at_the_top_of_the_server_and_keeps_nginx_locations() {
             .spawn()
             .expect("nginx starts"),
     );
-    wait_for_port(site.app_port);
+    assert!(
+        listening(&mut app.0, site.app_port),
+        "the app could not listen on port {}",
+        site.app_port
+    );
     assert!(
         listening(&mut nginx.0, site.port),
         "nginx could not listen on port {}",

@@ -187,15 +187,6 @@ pub(crate) fn listening(child: &mut Child, port: u16) -> bool {
     false
 }
 
-/// Waits until something listens on `port`.
-pub(crate) fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on port {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Status code of `GET path` (raw request target) on 127.0.0.1:port.
 pub(crate) fn get_status(port: u16, path: &str) -> u16 {
     get(port, path).0
