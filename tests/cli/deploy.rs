@@ -68,6 +68,50 @@ impl Site {
         }
     }
 
+    /// Starts basic's app (on the app port) and nginx with the site's configuration, and
+    /// checks that both are the processes listening.
+    fn serve(&self) -> (Running, Running) {
+        let mut app = Running(
+            Command::new(venv().join("bin/python"))
+                .args([
+                    "-m",
+                    "flask",
+                    "--app",
+                    "app",
+                    "run",
+                    "--port",
+                    &self.app_port.to_string(),
+                ])
+                .current_dir(app_dir("basic"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the app starts"),
+        );
+        let mut nginx = Running(
+            Command::new(nginx_binary())
+                .arg("-c")
+                .arg(self.conf())
+                .arg("-e")
+                .arg(self.root.path().join("error.log"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("nginx starts"),
+        );
+        assert!(
+            listening(&mut app.0, self.app_port),
+            "the app could not listen on port {}",
+            self.app_port
+        );
+        assert!(
+            listening(&mut nginx.0, self.port),
+            "nginx could not listen on port {}",
+            self.port
+        );
+        (app, nginx)
+    }
+
     fn conf(&self) -> PathBuf {
         self.root.path().join("nginx.conf")
     }
@@ -203,42 +247,7 @@ fn a_debian_site_serves_app_routes_and_its_own_locations() {
         ],
     );
     assert!(generated.status.success(), "{}", stderr(&generated));
-    let mut app = Running(
-        Command::new(venv().join("bin/python"))
-            .args([
-                "-m",
-                "flask",
-                "--app",
-                "app",
-                "run",
-                "--port",
-                &site.app_port.to_string(),
-            ])
-            .current_dir(app_dir("basic"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the app starts"),
-    );
-    let mut nginx = Running(
-        Command::new(nginx_binary())
-            .arg("-c")
-            .arg(site.conf())
-            .arg("-e")
-            .arg(site.root.path().join("error.log"))
-            .spawn()
-            .expect("nginx starts"),
-    );
-    assert!(
-        listening(&mut app.0, site.app_port),
-        "the app could not listen on port {}",
-        site.app_port
-    );
-    assert!(
-        listening(&mut nginx.0, site.port),
-        "nginx could not listen on port {}",
-        site.port
-    );
+    let (app, nginx) = site.serve();
     // The app itself serves its debugger console (DebuggedApplication); nginx must not.
     assert_eq!(get(site.app_port, "localhost", "/console").0, 200);
     for host in ["shop.test", "admin.test"] {
@@ -375,44 +384,7 @@ fn the_seed_layout_checks_at_the_top_of_the_server_and_keeps_nginx_locations() {
         http.contains("# added by the operator: /static/* (from the nginx location at"),
         "{http}"
     );
-    let mut app = Running(
-        Command::new(venv().join("bin/python"))
-            .args([
-                "-m",
-                "flask",
-                "--app",
-                "app",
-                "run",
-                "--port",
-                &site.app_port.to_string(),
-            ])
-            .current_dir(app_dir("basic"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the app starts"),
-    );
-    let mut nginx = Running(
-        Command::new(nginx_binary())
-            .arg("-c")
-            .arg(site.conf())
-            .arg("-e")
-            .arg(site.root.path().join("error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx starts"),
-    );
-    assert!(
-        listening(&mut app.0, site.app_port),
-        "the app could not listen on port {}",
-        site.app_port
-    );
-    assert!(
-        listening(&mut nginx.0, site.port),
-        "nginx could not listen on port {}",
-        site.port
-    );
+    let (app, nginx) = site.serve();
     let (status, body) = get(site.port, "shop.test", "/user/ada");
     assert_eq!(status, 200, "{body}");
     assert_eq!(
