@@ -1,6 +1,8 @@
 //! `generate`, `routes` and `plugins` on working apps.
 
-use crate::support::{Nginx, app_dir, generate, generate_with, get, get_status, routewall, stderr};
+use crate::support::{
+    Nginx, app_dir, generate, generate_to, generate_with, get, get_status, routewall, stderr,
+};
 
 #[test]
 fn console_and_scanner_paths_get_nginx_404_and_routes_pass() {
@@ -581,21 +583,11 @@ fn a_broken_user_template_is_a_one_line_error() {
     )
     .expect("write");
     let out = tempfile::tempdir().expect("tempdir");
-    let result = routewall(
+    let result = generate_to(
         &app_dir("basic"),
-        &[
-            "generate",
-            "--source",
-            "flask",
-            "--app",
-            "app",
-            "--target",
-            "nginx",
-            "--output",
-            out.path().to_str().expect("utf-8"),
-            "--templates",
-            templates.path().to_str().expect("utf-8"),
-        ],
+        "app",
+        out.path(),
+        &["--templates", templates.path().to_str().expect("utf-8")],
     );
     assert_eq!(result.status.code(), Some(2));
     let err = stderr(&result);

@@ -52,18 +52,24 @@ pub(crate) fn generate(dir: &Path, app: &str) -> tempfile::TempDir {
 /// [`generate`] with extra `generate` arguments.
 pub(crate) fn generate_with(dir: &Path, app: &str, extra: &[&str]) -> tempfile::TempDir {
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "generate", "--source", "flask", "--app", app, "--target", "nginx",
-    ];
-    args.extend(["--output", out.path().to_str().expect("utf-8")]);
-    args.extend_from_slice(extra);
-    let result = routewall(dir, &args);
+    let result = generate_to(dir, app, out.path(), extra);
     assert!(
         result.status.success(),
         "generate {app} failed: {}",
         stderr(&result)
     );
     out
+}
+
+/// `routewall generate --source flask --app APP --target nginx --output OUT EXTRA…`, run
+/// from `dir`, whatever its outcome.
+pub(crate) fn generate_to(dir: &Path, app: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "generate", "--source", "flask", "--app", app, "--target", "nginx",
+    ];
+    args.extend(["--output", out.to_str().expect("utf-8")]);
+    args.extend_from_slice(extra);
+    routewall(dir, &args)
 }
 
 /// The nginx binary (`ROUTEWALL_TEST_NGINX` overrides).
