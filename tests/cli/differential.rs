@@ -44,7 +44,7 @@ fn run_probe(
 }
 
 /// The probe classes, as `probe.py` reports them.
-const CLASSES: [&str; 7] = [
+const CLASSES: [&str; 8] = [
     "canonical",
     "double_slash",
     "unmerged_rule",
@@ -52,12 +52,13 @@ const CLASSES: [&str; 7] = [
     "invalid_utf8",
     "debugger_query",
     "converter_check",
+    "non_ascii_host",
 ];
 
 /// Classes where nginx refuses some requests the app would answer, by design (README,
 /// "Correctness"): dot segments (nginx resolves them, the app does not) and `//` paths of
 /// `merge_slashes=False` rules (nginx merges them before the allowlist sees them).
-const PRICED: [&str; 2] = ["dot_segments", "unmerged_rule"];
+const PRICED: [&str; 3] = ["dot_segments", "unmerged_rule", "non_ascii_host"];
 
 /// With `--methods`: requests the app refuses only because a converter's to_python
 /// rejected the value (`int(fixed_digits=4)` on `GET /year/7`); nginx cannot run Python.
@@ -165,6 +166,46 @@ fn validating_converters_are_exact_at_path_level() {
 #[test]
 fn large_app_with_split_regexes_is_exact() {
     assert_exact(&app_dir("large"), "app", "large (332 rules)");
+}
+
+#[test]
+fn host_matching_app_is_exact_on_every_host() {
+    let report = probe(&app_dir("hosts"), "app", false);
+    assert_hosts_probed(&report);
+    check(&report, "hosts");
+}
+
+#[test]
+fn subdomain_app_is_exact_on_every_host() {
+    let report = probe(&app_dir("subdomains"), "app", false);
+    assert_hosts_probed(&report);
+    check(&report, "subdomains");
+}
+
+#[test]
+fn methods_host_matching_app_is_exact() {
+    assert_exact_with_methods(&app_dir("hosts"), "app", "hosts");
+}
+
+#[test]
+fn methods_subdomain_app_is_exact() {
+    assert_exact_with_methods(&app_dir("subdomains"), "app", "subdomains");
+}
+
+/// The host apps' probes go out with many Host headers, and the app answers some paths on
+/// some of them only: a path allowlist that ignored the host could not be exact.
+fn assert_hosts_probed(report: &Value) {
+    let hosts: std::collections::BTreeSet<&str> = report["hosts"]
+        .as_array()
+        .expect("a host app's report lists its hosts")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(hosts.len() > 10, "{hosts:?}");
+    assert!(
+        count(report, "canonical", "truth_allowed") < count(report, "canonical", "probes") / 2,
+        "most host and path pairs should be refused by the app"
+    );
 }
 
 #[test]

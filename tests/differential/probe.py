@@ -43,7 +43,7 @@ PROBE_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FO
 
 CLASSES = (
     "canonical", "double_slash", "unmerged_rule", "dot_segments", "invalid_utf8", "debugger_query",
-    "converter_check",
+    "converter_check", "non_ascii_host",
 )
 
 # Query strings that reach Werkzeug's debugger (DebuggedApplication answers them on any
@@ -506,12 +506,51 @@ def debugger_probes(paths):
     return [f"{p}?{q}" for p in paths for q in DEBUGGER_QUERIES + LOOKALIKE_QUERIES]
 
 
-def truth_oracle(app):
-    """Return allowed(path) -> bool, using an adapter bound like Flask binds one."""
+def probe_hosts(app):
+    """Host headers to send every probe with. One (`localhost`) unless the app routes on
+    hosts; then each host a rule names, its parameters filled in with a few values, in
+    upper case, with a port and with a trailing dot, and hosts no rule names (bytes:
+    http.client sends them as they are)."""
+    rules = list(app.url_map.iter_rules())
+    server_name = (app.config.get("SERVER_NAME") or "").lower()
+    if app.url_map.host_matching:
+        patterns = sorted({r.host or "" for r in rules} - {""})
+        hosts = ["localhost", "example.invalid"]
+    elif getattr(app, "subdomain_matching", False) and server_name:
+        patterns = sorted({f"{r.subdomain}.{server_name}" if r.subdomain else server_name
+                           for r in rules})
+        hosts = ["localhost", "." + server_name, "a.b." + server_name, "x" + server_name]
+    else:
+        return [b"localhost"]
+    fills = ("x1", "7", "0042", "\uff11", "A-b")
+    for pattern in patterns:
+        hosts += [re.sub(r"<[^>]*>", fill, pattern) for fill in fills]
+        hosts.append(re.sub(r"<[^>]*>", "x.y", pattern))
+        plain = re.sub(r"<[^>]*>", "x1", pattern)
+        hosts += [plain.upper(), plain + ":8080", plain + "."]
+    return unique(h.encode("utf-8") for h in hosts)
+
+
+def forwarded_host(host):
+    """The Host header the app gets: nginx's $host (ASCII lower case, without port and
+    trailing dot), which the app's location forwards, as WSGI's latin-1 string."""
+    name = host.rsplit(b":", 1)[0] if host.count(b":") == 1 else host
+    name = name.rstrip(b".")
+    return bytes(c + 32 if 65 <= c <= 90 else c for c in name).decode("latin-1")
+
+
+def truth_oracle(app, host="localhost"):
+    """Return allowed(path) -> bool, using an adapter bound like Flask binds one for a
+    request to `host`."""
+    import warnings
+
     from werkzeug.exceptions import NotFound
     from werkzeug.test import EnvironBuilder
 
     environ = EnvironBuilder(path="/", base_url="http://localhost/").get_environ()
+    environ["HTTP_HOST"] = host
+    # Werkzeug warns when the host is outside SERVER_NAME: that is one of the probes.
+    warnings.simplefilter("ignore")
     # create_url_adapter forces subdomain "" unless subdomain_matching is on,
     # which is what makes subdomain= rules dead routes.
     adapter = app.create_url_adapter(app.request_class(environ))
@@ -601,20 +640,20 @@ class Nginx:
     def __init__(self, host, port):
         self.host, self.port, self.conn = host, port, None
 
-    def status(self, raw, method="GET"):
+    def status(self, raw, method="GET", host=b"localhost"):
         """The status nginx answers; a 405 comes as ("405", sorted Allow methods)."""
         try:
-            return self._request(raw, method)
+            return self._request(raw, method, host)
         except (http.client.HTTPException, OSError):
             # Most likely a kept-alive connection nginx had already closed:
             # retry once on a fresh one, and let a second failure propagate.
             self.close()
-            return self._request(raw, method)
+            return self._request(raw, method, host)
 
-    def _request(self, raw, method):
+    def _request(self, raw, method, host):
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
-        self.conn.request(method, raw, headers={"Host": "localhost"})
+        self.conn.request(method, raw, headers={"Host": host})
         response = self.conn.getresponse()
         response.read()
         if response.will_close:
@@ -648,7 +687,8 @@ def verdict_kind(row):
 
 
 def build_report(spec, results, dry_run):
-    report = {"app": spec, "probes": len(results), "classes": {}}
+    report = {"app": spec, "probes": len(results), "classes": {},
+              "hosts": list(dict.fromkeys(r["host"] for r in results if "host" in r))}
     for cls in CLASSES:
         rows = [r for r in results if r["class"] == cls]
         summary = {
@@ -666,7 +706,7 @@ def build_report(spec, results, dry_run):
                 summary[kind] = len(group)
                 groups.append(group)
         summary["examples"] = [
-            {k: r[k] for k in ("path", "method", "truth", "answer", "nginx") if k in r}
+            {k: r[k] for k in ("path", "host", "method", "truth", "answer", "nginx") if k in r}
             for r in round_robin(groups, MAX_EXAMPLES)
         ]
         report["classes"][cls] = summary
@@ -716,31 +756,18 @@ def run(args):
               f"{one_line(exc)}", file=sys.stderr)
         return 2, None
 
-    allowed, unmerged_rules = truth_oracle(app)
     results = []
     probes = generate_probes(app, random.Random(args.seed))
-    answered = [p for p in probes if "?" not in p and allowed(decode_path(p)[0])][:5]
-    for raw in probes + debugger_probes(answered):
-        path, valid_utf8 = decode_path(raw)
-        cls = classify(raw, path, valid_utf8, unmerged_rules)
-        if not args.methods:
-            # Policy: the debugger query is refused whatever the path.
-            truth = False if cls == "debugger_query" else allowed(path)
-            results.append({"path": raw, "class": cls, "truth": truth, "nginx": None})
-            continue
-        for method in PROBE_METHODS:
-            answer = 404 if cls == "debugger_query" else allowed.outcome(path, method)
-            method_cls = cls
-            if cls != "debugger_query" and answer != allowed.lenient_outcome(path, method):
-                method_cls = "converter_check"
-            results.append({"path": raw, "method": method, "class": method_cls,
-                            "truth": answer == "pass", "answer": answer, "nginx": None})
+    hosts = probe_hosts(app)
+    for host in hosts:
+        probe_host(app, args, host, probes, len(hosts) > 1, results)
 
     if not args.dry_run:
         nginx = Nginx(args.host, args.port)
         try:
             for row in results:
-                row["nginx"] = nginx.status(row["path"], row.get("method", "GET"))
+                row["nginx"] = nginx.status(row["path"], row.get("method", "GET"),
+                                            row.get("host", "localhost").encode("utf-8"))
         except (http.client.HTTPException, OSError) as exc:
             print(f"probe.py: nginx at {args.host}:{args.port} failed: {exc!r}",
                   file=sys.stderr)
@@ -748,6 +775,34 @@ def run(args):
         finally:
             nginx.close()
     return 0, build_report(args.app, results, args.dry_run)
+
+
+def probe_host(app, args, host, probes, tag_host, results):
+    """Appends the rows of every probe sent with Host `host` (bytes) to `results`; with
+    `tag_host` they say which host they were sent with."""
+    allowed, unmerged_rules = truth_oracle(app, forwarded_host(host))
+    answered = [p for p in probes if "?" not in p and allowed(decode_path(p)[0])][:5]
+    extra = {"host": host.decode("utf-8")} if tag_host else {}
+    for raw in probes + debugger_probes(answered):
+        path, valid_utf8 = decode_path(raw)
+        cls = classify(raw, path, valid_utf8, unmerged_rules)
+        if cls != "debugger_query" and not host.isascii():
+            # Browsers send IDNA (ASCII) hosts; routewall refuses others for host-specific
+            # routes rather than match the app's latin-1 reading of them.
+            cls = "non_ascii_host"
+        if not args.methods:
+            # Policy: the debugger query is refused whatever the path.
+            truth = False if cls == "debugger_query" else allowed(path)
+            results.append({"path": raw, "class": cls, "truth": truth, "nginx": None, **extra})
+            continue
+        for method in PROBE_METHODS:
+            answer = 404 if cls == "debugger_query" else allowed.outcome(path, method)
+            method_cls = cls
+            if cls != "debugger_query" and answer != allowed.lenient_outcome(path, method):
+                method_cls = "converter_check"
+            results.append({"path": raw, "method": method, "class": method_cls,
+                            "truth": answer == "pass", "answer": answer, "nginx": None,
+                            **extra})
 
 
 def main(argv=None):

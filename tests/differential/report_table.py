@@ -7,11 +7,11 @@ import sys
 
 CLASSES = (
     "canonical", "double_slash", "unmerged_rule", "dot_segments", "invalid_utf8", "debugger_query",
-    "converter_check",
+    "converter_check", "non_ascii_host",
 )
 HEADERS = (
     "canonical", "`//`", "`//` on a `merge_slashes=False` rule", "dot segments", "invalid UTF-8",
-    "debugger query", "refused by a converter's code",
+    "debugger query", "refused by a converter's code", "non-ASCII Host",
 )
 CELL = re.compile(r"(\w+): (\d+) probes, (\d+) false allows, (\d+) false denies, (\d+) other")
 

@@ -29,7 +29,9 @@ mod source;
 mod template;
 
 pub use emitter::{CodeChecks, EmitContext, EmitError, Emitter, Output, OutputFile};
-pub use model::{Converter, Param, RegexDialect, Route, RouteTable, SCHEMA_VERSION, Segment};
+pub use model::{
+    Converter, DomainBinding, Param, RegexDialect, Route, RouteTable, SCHEMA_VERSION, Segment,
+};
 pub use registry::{EmitterEntry, PluginInfo, PluginKind, Registry, RegistryError, SourceEntry};
 pub use source::{RouteSource, SourceContext, SourceError};
 pub use template::{BUILTIN_PREFIX, TemplateError, Templates};

@@ -35,6 +35,10 @@ pub struct RouteTable {
     /// Routes with a subdomain can match (Flask's `subdomain_matching`).
     #[serde(default)]
     pub subdomain_matching: bool,
+    /// How the framework turns a request's host into the domain that [`Route::domain`]
+    /// patterns match.
+    #[serde(default)]
+    pub domain: DomainBinding,
     /// The routes, in the framework's own order.
     pub routes: Vec<Route>,
     /// Query-string keys that the framework's own middleware answers on *any* path
@@ -55,6 +59,7 @@ impl RouteTable {
             read_by: None,
             host_matching: false,
             subdomain_matching: false,
+            domain: DomainBinding::Any,
             routes: Vec::new(),
             blocked_query_keys: Vec::new(),
         }
@@ -104,6 +109,35 @@ impl RouteTable {
     }
 }
 
+/// How a framework derives the domain it matches [`Route::domain`] patterns against from
+/// the request's host (lower case, without port: what nginx's `$host` holds and forwards).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DomainBinding {
+    /// The framework ignores the host: routes match on every host.
+    #[default]
+    Any,
+    /// Every request gets the same domain, whatever its host (Flask without
+    /// `subdomain_matching` binds subdomain `""`): a route whose domain pattern does not
+    /// match `value` never matches.
+    Fixed {
+        /// The domain every request is matched with.
+        value: String,
+    },
+    /// The domain is the host itself (Werkzeug's `host_matching`).
+    Host,
+    /// The domain is the part of the host before `server_name` (`api` of
+    /// `api.example.com`), empty labels dropped; a host that does not end in
+    /// `server_name` gets `otherwise` (Werkzeug's `<invalid>`).
+    Subdomain {
+        /// The configured server name (`SERVER_NAME`), lower case.
+        server_name: String,
+        /// The domain of a host outside `server_name`.
+        otherwise: String,
+    },
+}
+
 /// One rule of the application: a path pattern plus the options that decide how it matches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -131,6 +165,10 @@ pub struct Route {
     /// Subdomain pattern when the framework matches on subdomains.
     #[serde(default)]
     pub subdomain: Option<String>,
+    /// The pattern the request's domain (see [`DomainBinding`]) must match, split like
+    /// [`Route::segments`]; `None` when the route matches on any host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Vec<Segment>>,
     /// The route only answers WebSocket upgrades.
     #[serde(default)]
     pub websocket: bool,
@@ -169,6 +207,7 @@ impl Route {
             merge_slashes: true,
             host: None,
             subdomain: None,
+            domain: None,
             websocket: false,
             redirect_to: None,
             defaults: BTreeMap::new(),

@@ -139,9 +139,11 @@ def rejects_number(conv):
     return bool(getattr(conv, "fixed_digits", 0)) or conv.min is not None or conv.max is not None
 
 
-def segments_of(rule):
-    """Split the rule the way Werkzeug compiles it (after merging slashes)."""
-    text = re.sub("/{2,}", "/", rule.rule) if rule.merge_slashes else rule.rule
+def segments_of(rule, text=None):
+    """Split the rule (or `text`, its host or subdomain pattern) the way Werkzeug compiles
+    it, after merging slashes in the path."""
+    if text is None:
+        text = re.sub("/{2,}", "/", rule.rule) if rule.merge_slashes else rule.rule
     segments, pos = [], 0
     for m in _PARAM.finditer(text):
         if m.start() > pos:
@@ -154,6 +156,48 @@ def segments_of(rule):
     return segments
 
 
+def domain_of(app, host):
+    """The domain Werkzeug matches rules' host or subdomain patterns against, for a request
+    to `host`, with the URL adapter Flask itself would bind for it."""
+    import warnings
+
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/", base_url=f"http://{host}/").get_environ()
+    with warnings.catch_warnings():
+        # Werkzeug warns when the host is outside SERVER_NAME: that is the point here.
+        warnings.simplefilter("ignore")
+        adapter = app.create_url_adapter(app.request_class(environ))
+    return adapter.server_name if app.url_map.host_matching else adapter.subdomain
+
+
+def domain_binding(app):
+    """How the app turns a request's host into the domain its rules match. Asked of Flask
+    itself (the answer changed between Flask versions), with three hosts: SERVER_NAME, a
+    subdomain of it, and a host outside it."""
+    if app.url_map.host_matching:
+        return {"kind": "host"}
+    server_name = (app.config.get("SERVER_NAME") or "").lower()
+    trusted = app.config.get("TRUSTED_HOSTS")
+    app.config["TRUSTED_HOSTS"] = None  # the probe hosts are made up
+    try:
+        outside = domain_of(app, "routewall-probe.invalid")
+        if not server_name:
+            return {"kind": "fixed", "value": outside}
+        plain = domain_of(app, server_name)
+        sub = domain_of(app, "routewall-probe." + server_name)
+    finally:
+        app.config["TRUSTED_HOSTS"] = trusted
+    if (plain, sub) == ("", "routewall-probe") and outside != sub:
+        return {"kind": "subdomain", "server_name": server_name, "otherwise": outside}
+    if plain == sub == outside:
+        return {"kind": "fixed", "value": outside}
+    raise AppError(
+        f"cannot tell how the app matches subdomains: SERVER_NAME {server_name!r} binds "
+        f"{plain!r}, a subdomain of it {sub!r}, another host {outside!r}"
+    )
+
+
 def jsonable(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -164,8 +208,9 @@ def jsonable(value):
     return repr(value)
 
 
-def route_of(rule):
+def route_of(rule, host_matching):
     redirect = rule.redirect_to
+    domain = (rule.host if host_matching else rule.subdomain) or ""
     return {
         "endpoint": str(rule.endpoint),
         "rule": rule.rule,
@@ -175,6 +220,7 @@ def route_of(rule):
         "merge_slashes": bool(rule.merge_slashes),
         "host": rule.host,
         "subdomain": rule.subdomain or None,
+        "domain": segments_of(rule, domain),
         "websocket": bool(rule.websocket),
         "redirect_to": None if redirect is None else (redirect if isinstance(redirect, str) else repr(redirect)),
         "defaults": jsonable(rule.defaults or {}),
@@ -196,7 +242,8 @@ def table_of(app, spec):
         "framework": framework,
         "host_matching": bool(app.url_map.host_matching),
         "subdomain_matching": bool(getattr(app, "subdomain_matching", False)),
-        "routes": [route_of(rule) for rule in app.url_map.iter_rules()],
+        "domain": domain_binding(app),
+        "routes": [route_of(rule, app.url_map.host_matching) for rule in app.url_map.iter_rules()],
         # Werkzeug's debugger (DebuggedApplication, `flask run --debug`) answers
         # `?__debugger__=yes&cmd=…` on any path. It may be switched on after import, so the
         # key is blocked whether or not it is on now.

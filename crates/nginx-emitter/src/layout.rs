@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use routewall_core::{CodeChecks, Route, RouteTable, Segment};
+use routewall_core::{CodeChecks, DomainBinding, Route, RouteTable, Segment};
 
 use crate::pattern::{self, Definitions, Fragment, Untranslatable};
 
@@ -34,6 +34,23 @@ pub(crate) struct Layout {
     pub(crate) warnings: Vec<String>,
     /// Routes the operator added, as `PATH (from ORIGIN)`.
     pub(crate) extras: Vec<String>,
+    /// Anchored regexes over the request's domain (see [`DomainBinding`]), one per
+    /// distinct domain pattern of the routes, by index.
+    pub(crate) domains: Vec<String>,
+    /// Tables whose routes answer on some hosts only: each is split into one table per
+    /// domain pattern, joined back here.
+    pub(crate) joins: Vec<Join>,
+}
+
+/// A table split by domain pattern: its paths are allowed when one part's domain pattern
+/// matches the request's domain and the part's table holds the path.
+#[derive(Debug)]
+pub(crate) struct Join {
+    /// The name the joined table answers under (`path`, `ok_0`, …).
+    pub(crate) name: String,
+    /// Index into [`Layout::domains`] (`None`: routes that match on any host) and the name
+    /// of the part's own [`Table`], domain-agnostic routes first.
+    pub(crate) parts: Vec<(Option<usize>, String)>,
 }
 
 /// A set of paths, split for nginx: a hash of exact paths and regex groups.
@@ -101,6 +118,8 @@ struct Candidate {
     kind: Kind,
     /// The rule's methods; `None` means any.
     methods: Option<BTreeSet<String>>,
+    /// Index of the rule's domain pattern in [`Layout::domains`]; `None` means any host.
+    domain: Option<usize>,
 }
 
 impl Candidate {
@@ -129,6 +148,7 @@ pub(crate) fn build(
     let mut layout = Layout::default();
     let mut defs = Definitions::default();
     let mut candidates = Vec::new();
+    let mut domain_index: BTreeMap<String, usize> = BTreeMap::new();
 
     for route in &table.routes {
         if let Some(reason) = dead_reason(table, route) {
@@ -139,7 +159,28 @@ pub(crate) fn build(
             ));
             continue;
         }
-        if table.host_matching || (table.subdomain_matching && route.subdomain.is_some()) {
+        let domain = match domain_pattern(table, route, &mut defs) {
+            Ok(domain) => domain,
+            Err(DomainProblem::Dead(reason)) => {
+                layout.skipped.push(format!(
+                    "{} ({}): {reason}",
+                    route.rule.escape_debug(),
+                    route.endpoint.escape_debug()
+                ));
+                continue;
+            }
+            Err(DomainProblem::Untranslatable(reason)) => {
+                return Err((route.rule.clone(), route.endpoint.clone(), reason));
+            }
+        };
+        let domain = domain.map(|regex| {
+            let next = domain_index.len();
+            *domain_index.entry(regex).or_insert(next)
+        });
+        let host_specific = table.host_matching
+            || (table.subdomain_matching && route.subdomain.is_some())
+            || route.host.is_some();
+        if host_specific && route.domain.is_none() {
             layout.warnings.push(format!(
                 "rule `{}` only matches some hosts; it is allowed on every host the include serves",
                 route.rule.escape_debug()
@@ -148,6 +189,7 @@ pub(crate) fn build(
         let checked: Vec<_> = route
             .segments
             .iter()
+            .chain(route.domain.iter().flatten())
             .filter_map(|s| match s {
                 Segment::Param(p) if p.converter.validates => Some(p),
                 _ => None,
@@ -213,14 +255,16 @@ pub(crate) fn build(
                 variant,
                 kind,
                 methods: route_methods.clone(),
+                domain,
             });
         }
     }
 
+    let mut domains: Vec<(usize, String)> = domain_index.into_iter().map(|(r, i)| (i, r)).collect();
+    domains.sort();
+    layout.domains = domains.into_iter().map(|(_, regex)| regex).collect();
     if !methods {
-        layout
-            .tables
-            .push(table_of("path", candidates.iter(), &defs));
+        push_table(&mut layout, "path", candidates.iter().collect(), &defs);
         return Ok(layout);
     }
     layout.methods = candidates
@@ -229,19 +273,121 @@ pub(crate) fn build(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    for (i, method) in layout.methods.iter().enumerate() {
-        let ok = candidates.iter().filter(|c| c.accepts(method));
-        layout.tables.push(table_of(&format!("ok_{i}"), ok, &defs));
+    for (i, method) in layout.methods.clone().iter().enumerate() {
+        let ok = candidates.iter().filter(|c| c.accepts(method)).collect();
+        push_table(&mut layout, &format!("ok_{i}"), ok, &defs);
         let known = candidates
             .iter()
-            .filter(|c| c.kind == Kind::Own && c.accepts(method));
+            .filter(|c| c.kind == Kind::Own && c.accepts(method))
+            .collect();
+        push_table(&mut layout, &format!("known_{i}"), known, &defs);
+    }
+    let any_method = candidates.iter().filter(|c| c.methods.is_none()).collect();
+    push_table(&mut layout, "ok_other", any_method, &defs);
+    Ok(layout)
+}
+
+/// Adds the table `name` of `members`: one table when they all match on any host, else one
+/// per domain pattern and a [`Join`] of them.
+fn push_table(layout: &mut Layout, name: &str, members: Vec<&Candidate>, defs: &Definitions) {
+    let classes: BTreeSet<Option<usize>> = members.iter().map(|c| c.domain).collect();
+    if classes.iter().all(Option::is_none) {
         layout
             .tables
-            .push(table_of(&format!("known_{i}"), known, &defs));
+            .push(table_of(name, members.into_iter(), defs));
+        return;
     }
-    let any_method = candidates.iter().filter(|c| c.methods.is_none());
-    layout.tables.push(table_of("ok_other", any_method, &defs));
-    Ok(layout)
+    let mut join = Join {
+        name: name.to_owned(),
+        parts: Vec::new(),
+    };
+    for class in classes {
+        let part = match class {
+            None => format!("{name}_dany"),
+            Some(j) => format!("{name}_d{j}"),
+        };
+        let own = members.iter().copied().filter(|c| c.domain == class);
+        layout.tables.push(table_of(&part, own, defs));
+        join.parts.push((class, part));
+    }
+    layout.joins.push(join);
+}
+
+/// Why a route's domain pattern cannot become a check.
+enum DomainProblem {
+    /// No request's domain can match it: the route is left out.
+    Dead(String),
+    /// A converter regex in it has no exact PCRE translation.
+    Untranslatable(String),
+}
+
+/// The anchored regex (finished, with its definitions) the request's domain must match for
+/// `route`, or `None` when the route matches on any host.
+fn domain_pattern(
+    table: &RouteTable,
+    route: &Route,
+    defs: &mut Definitions,
+) -> Result<Option<String>, DomainProblem> {
+    let Some(segments) = &route.domain else {
+        return Ok(None);
+    };
+    let literal: Option<String> = segments
+        .iter()
+        .map(|s| match s {
+            Segment::Static { text } => Some(text.as_str()),
+            Segment::Param(_) => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|parts| parts.concat());
+    match (&table.domain, &literal) {
+        (DomainBinding::Any, _) => return Ok(None),
+        (DomainBinding::Fixed { value }, Some(text)) if text == value => return Ok(None),
+        (DomainBinding::Fixed { value }, Some(text)) => {
+            return Err(DomainProblem::Dead(format!(
+                "its domain `{}` is never `{}`, the one the app matches every request with",
+                text.escape_debug(),
+                value.escape_debug()
+            )));
+        }
+        (DomainBinding::Host, Some(text)) if text.is_empty() => {
+            return Err(DomainProblem::Dead(
+                "no host: the app matches hosts, and no request has an empty one".to_owned(),
+            ));
+        }
+        (DomainBinding::Host | DomainBinding::Subdomain { .. }, Some(text))
+            if text.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            return Err(DomainProblem::Dead(format!(
+                "its domain `{}` has capitals, and the app matches the host in lower case",
+                text.escape_debug()
+            )));
+        }
+        _ => {}
+    }
+    // The app reads the Host header as latin-1 and the patterns here are over UTF-8: they
+    // agree on ASCII, which is all a browser sends (IDNA), so other hosts are refused. The
+    // `@` is the template's: nginx never runs a map's regexes on an empty value, and the
+    // domain may be empty.
+    let mut body = String::from("^@(?=[\\x00-\\x7f]*+\\z)");
+    for segment in segments {
+        match segment {
+            Segment::Static { text } => body.push_str(&pattern::literal(text)),
+            Segment::Param(param) => {
+                let conv = &param.converter;
+                let fragment = pattern::converter(&conv.regex, conv.part_isolating, defs).map_err(
+                    |Untranslatable(e)| {
+                        DomainProblem::Untranslatable(format!(
+                            "domain parameter `{}`: {e}",
+                            param.name
+                        ))
+                    },
+                )?;
+                body.push_str(&fragment.0);
+            }
+        }
+    }
+    body.push_str("\\z");
+    Ok(Some(defs.finish(&body)))
 }
 
 /// Splits candidates into the hash of exact paths and the regex groups.
@@ -787,6 +933,46 @@ mod tests {
         assert!(by_name("ok_0").contains("/page") && !by_name("ok_0").contains("/only-post/"));
         // A rule without methods answers every method, including ones no rule names.
         assert_eq!(by_name("ok_other").iter().collect::<Vec<_>>(), ["/any"]);
+    }
+
+    #[test]
+    fn domains_become_host_checks_and_impossible_ones_are_left_out() {
+        let on = |domain: Vec<Segment>, path: &str| {
+            let mut r = route(path);
+            r.domain = Some(domain);
+            r
+        };
+        let mut table = RouteTable::new("flask", "app")
+            .with_route(on(vec![], "/"))
+            .with_route(on(vec![Segment::text("api")], "/v1"))
+            .with_route(on(vec![Segment::text("API")], "/shouting"));
+        table.domain = DomainBinding::Subdomain {
+            server_name: "example.test".to_owned(),
+            otherwise: "<invalid>".to_owned(),
+        };
+        let layout = build(&table, false, CodeChecks::Allow).expect("builds");
+        assert_eq!(layout.domains.len(), 2, "{:?}", layout.domains);
+        assert!(
+            layout.domains[1].ends_with("api\\z"),
+            "{:?}",
+            layout.domains
+        );
+        assert_eq!(layout.joins.len(), 1);
+        assert_eq!(layout.joins[0].parts.len(), 2);
+        assert!(
+            layout.skipped[0].contains("capitals"),
+            "{:?}",
+            layout.skipped
+        );
+
+        // Every request gets subdomain "": `api` rules are dead, "" rules need no check.
+        table.domain = DomainBinding::Fixed {
+            value: String::new(),
+        };
+        let layout = build(&table, false, CodeChecks::Allow).expect("builds");
+        assert!(layout.domains.is_empty() && layout.joins.is_empty());
+        assert_eq!(layout.skipped.len(), 2, "{:?}", layout.skipped);
+        assert_eq!(layout.tables[0].statics.len(), 1);
     }
 
     #[test]

@@ -42,7 +42,8 @@ mod validate;
 pub use validate::{find_nginx, nginx_reload, nginx_t_in_place};
 
 use routewall_core::{
-    EmitContext, EmitError, Emitter, EmitterEntry, Output, OutputFile, RouteTable, Templates,
+    DomainBinding, EmitContext, EmitError, Emitter, EmitterEntry, Output, OutputFile, RouteTable,
+    Templates,
 };
 use serde::Serialize;
 
@@ -91,6 +92,14 @@ struct Context<'a> {
     /// table (1024 for all variables of the configuration).
     variables_hash_size: Option<usize>,
     tables: Vec<TableContext>,
+    /// How the request's domain is computed from `$host`, when some routes answer on some
+    /// hosts only; `None` otherwise (and then `hosts` and `joins` are empty).
+    domain: Option<DomainContext>,
+    /// Per domain pattern (by index `j`, variable `$PREFIX_host_j`): the quoted regex key
+    /// the request's domain must match.
+    hosts: Vec<String>,
+    /// Tables split by domain pattern, joined back into `$PREFIX_NAME_ok`.
+    joins: Vec<JoinContext>,
     /// The regex (a quoted map key) that cuts the first segments into named captures.
     segment_regex: String,
     /// With method enforcement: each method some rule names, as a quoted token, by index.
@@ -119,6 +128,35 @@ struct TableContext {
     nodes: Vec<NodeContext>,
     fallback: Vec<String>,
     everywhere: Vec<String>,
+}
+
+/// The `map $host $PREFIX_domain` that computes the domain routes are matched with.
+#[derive(Serialize)]
+struct DomainContext {
+    /// The map's default value: `$host`, or a quoted constant.
+    default: String,
+    /// Subdomain matching: the quoted regex key for hosts in the server name; its first
+    /// capture is the subdomain.
+    server_name: Option<String>,
+}
+
+/// A table split by domain pattern: `steps` are tried in order until one allows.
+#[derive(Serialize)]
+struct JoinContext {
+    name: String,
+    steps: Vec<StepContext>,
+}
+
+/// One part of a [`JoinContext`]: `var` asks `host` (when the part's routes answer on
+/// some hosts only) and then `hit`, which is 1 when the part's table `table_ok` allows;
+/// otherwise the answer is `next` (the next step's variable, or `0`).
+#[derive(Serialize)]
+struct StepContext {
+    var: String,
+    host: Option<String>,
+    hit: String,
+    table_ok: String,
+    next: String,
 }
 
 /// A `map` entry: a literal key and the variable it selects.
@@ -165,6 +203,28 @@ impl Emitter for NginxEmitter {
                 reason: format!(
                     "name `{}` must be letters, digits and `_`",
                     ctx.name.escape_debug()
+                ),
+            });
+        }
+        let binding_texts: &[&String] = match &routes.domain {
+            DomainBinding::Fixed { value } => &[value],
+            DomainBinding::Subdomain {
+                server_name,
+                otherwise,
+            } => &[server_name, otherwise],
+            _ => &[],
+        };
+        if let Some(bad) = binding_texts
+            .iter()
+            .find(|t| t.contains('$') || t.chars().any(char::is_control))
+        {
+            // They become map values, where nginx would expand `$`.
+            return Err(EmitError::Unsupported {
+                rule: String::new(),
+                endpoint: String::new(),
+                reason: format!(
+                    "the app's domain setting `{}` holds `$` or a control character",
+                    bad.escape_debug()
                 ),
             });
         }
@@ -298,6 +358,13 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         .map(String::len)
         .max()
         .unwrap_or(0);
+    let joins: Vec<JoinContext> = layout
+        .joins
+        .iter()
+        .map(|join| join_context(&ctx.name, join))
+        .collect();
+    let host_vars =
+        1 + layout.domains.len() + joins.iter().map(|j| 2 * j.steps.len()).sum::<usize>();
     Context {
         version: env!("CARGO_PKG_VERSION"),
         source: quote::comment(&routes.source),
@@ -309,8 +376,11 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         warnings: layout.warnings.iter().map(|s| quote::comment(s)).collect(),
         extras: layout.extras.iter().map(|s| quote::comment(s)).collect(),
         hash_sizes: hash_sizes(keys, longest),
-        variables_hash_size: variables_hash_size(&tables, layout.methods.len()),
+        variables_hash_size: variables_hash_size(&tables, layout.methods.len(), host_vars),
         tables,
+        domain: (!layout.domains.is_empty()).then(|| domain_context(&routes.domain)),
+        hosts: layout.domains.iter().map(regex_token).collect(),
+        joins,
         segment_regex: segment_regex(&ctx.name, segments),
         methods: layout.methods.iter().map(|m| quote::token(m)).collect(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
@@ -321,15 +391,79 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
     }
 }
 
+fn domain_context(binding: &DomainBinding) -> DomainContext {
+    match binding {
+        DomainBinding::Subdomain {
+            server_name,
+            otherwise,
+        } => DomainContext {
+            default: quote::value(otherwise),
+            // Werkzeug drops empty labels; nginx refuses hosts with `..`, so a leading dot
+            // is the only one a request can have.
+            server_name: Some(quote::token(&format!(
+                "~^\\.?(?:(.+)\\.)?{}\\z",
+                pattern::literal(server_name)
+            ))),
+        },
+        DomainBinding::Fixed { value } => DomainContext {
+            default: quote::value(value),
+            server_name: None,
+        },
+        // `Any` has no domain patterns, so it never gets here.
+        _ => DomainContext {
+            default: "$host".to_owned(),
+            server_name: None,
+        },
+    }
+}
+
+fn join_context(prefix: &str, join: &layout::Join) -> JoinContext {
+    let name = &join.name;
+    let var = |k: usize| {
+        if k == 0 {
+            format!("{prefix}_{name}_ok")
+        } else {
+            format!("{prefix}_{name}_try{k}")
+        }
+    };
+    let steps = join
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(k, (domain, table))| {
+            let next = if k + 1 < join.parts.len() {
+                format!("${}", var(k + 1))
+            } else {
+                "0".to_owned()
+            };
+            StepContext {
+                var: var(k),
+                host: domain.map(|j| format!("{prefix}_host_{j}")),
+                hit: if domain.is_some() {
+                    format!("{prefix}_{name}_hit{k}")
+                } else {
+                    var(k)
+                },
+                table_ok: format!("{prefix}_{table}_ok"),
+                next,
+            }
+        })
+        .collect();
+    JoinContext {
+        name: name.clone(),
+        steps,
+    }
+}
+
 /// The variables the output defines, plus room for nginx's own (about 150) and the
 /// user's; `None` while nginx's default fits. The default table (1024 slots of 64 bytes)
 /// holds one long name per bucket, so with a hundred or so generated names nginx warns
 /// ("could not build optimal variables_hash"; measured on the real apps with `--methods`).
 /// Below that the directive is left out: a second allowlist on the same nginx setting it
 /// again would be a fatal duplicate.
-fn variables_hash_size(tables: &[TableContext], methods: usize) -> Option<usize> {
+fn variables_hash_size(tables: &[TableContext], methods: usize, hosts: usize) -> Option<usize> {
     let per_table = |t: &TableContext| 12 + t.groups.len() + 3 * t.nodes.len();
-    let ours = 14 + 2 * methods + tables.iter().map(per_table).sum::<usize>();
+    let ours = 14 + 2 * methods + hosts + tables.iter().map(per_table).sum::<usize>();
     (ours > 100).then(|| (4 * (ours + 300)).next_power_of_two())
 }
 
@@ -465,6 +599,20 @@ mod tests {
                     Segment::text("/settings"),
                 ],
             ));
+        // Subdomain matching, with `/<org>/settings` on `api.` only.
+        let mut table = table;
+        table.domain = DomainBinding::Subdomain {
+            server_name: "example.test".to_owned(),
+            otherwise: "<invalid>".to_owned(),
+        };
+        for route in &mut table.routes {
+            let api = route.endpoint == "org";
+            route.domain = Some(if api {
+                vec![Segment::text("api")]
+            } else {
+                vec![]
+            });
+        }
         let ctx = EmitContext::default().with_methods(true);
         let layout = layout::build(&table, true, ctx.code_checks).expect("builds");
         let json =

@@ -30,6 +30,13 @@ pub(crate) fn token(text: &str) -> String {
     out
 }
 
+/// Quotes `text` as a `map` value that nginx reads back as exactly `text`. Values expand
+/// variables and nginx has no escape for `$`, so callers must refuse text holding one.
+pub(crate) fn value(text: &str) -> String {
+    debug_assert!(!text.contains('$'), "map values expand `$`");
+    token(text)
+}
+
 /// Text safe inside a `#` comment: one line, control characters spelled out.
 pub(crate) fn comment(text: &str) -> String {
     text.escape_debug().to_string()
