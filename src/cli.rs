@@ -11,6 +11,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "routewall", version, long_version = long_version(), about, long_about)]
 pub(crate) struct Cli {
+    /// Load a run-time plugin (a shared library built with `export_plugin!`); repeatable.
+    /// Also read from ROUTEWALL_PLUGINS (paths separated by `:`). Plugins load only from
+    /// the paths named here, never from the working directory.
+    #[arg(long = "plugin", value_name = "FILE", global = true)]
+    pub(crate) plugins: Vec<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -5,14 +5,22 @@ mod generate;
 mod plugins;
 mod routes;
 
+use anyhow::Context as _;
 use anyhow::Result;
+use routewall_core::plugin::LoadedPlugin;
 use routewall_core::{Registry, Route, RouteTable, SourceContext};
 
 use crate::ExitStatus;
 use crate::cli::{Cli, Command, PluginsCommand, SourceArgs, TemplatesCommand};
 
 pub(crate) fn run(cli: Cli) -> Result<ExitStatus> {
-    let registry = Registry::builtin()?;
+    let mut registry = Registry::builtin()?;
+    for path in plugin_paths(&cli.plugins) {
+        let plugin = LoadedPlugin::load(&path)?;
+        registry
+            .add_plugin(plugin)
+            .with_context(|| format!("cannot register plugin {}", path.display()))?;
+    }
     match cli.command {
         Command::Generate(args) => generate::run(&registry, &args),
         Command::Check(args) => generate::check(&registry, &args),
@@ -23,6 +31,17 @@ pub(crate) fn run(cli: Cli) -> Result<ExitStatus> {
         }
         Command::Plugins(PluginsCommand::List { format }) => plugins::list(&registry, format),
     }
+}
+
+/// The plugin files to load: `ROUTEWALL_PLUGINS` (as the deploy environment sets it), then
+/// each `--plugin`. Empty entries (`a.so::b.so`, a trailing `:`) are skipped, so that a
+/// relative path never comes from an accident of quoting.
+fn plugin_paths(flags: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    let from_env = std::env::var_os("ROUTEWALL_PLUGINS").unwrap_or_default();
+    std::env::split_paths(&from_env)
+        .filter(|p| !p.as_os_str().is_empty())
+        .chain(flags.iter().cloned())
+        .collect()
 }
 
 /// Writes `target`'s built-in templates under `dir`, keeping any file already there.

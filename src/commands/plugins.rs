@@ -14,7 +14,7 @@ pub(crate) fn list(registry: &Registry, format: OutputFormat) -> Result<ExitStat
             let json: Vec<_> = plugins
                 .iter()
                 .map(|p| {
-                    serde_json::json!({ "kind": p.kind.to_string(), "name": p.name, "summary": p.summary, "origin": p.origin })
+                    serde_json::json!({ "kind": p.kind.to_string(), "name": p.name, "summary": p.summary, "origin": p.origin, "version": p.version })
                 })
                 .collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
@@ -23,8 +23,8 @@ pub(crate) fn list(registry: &Registry, format: OutputFormat) -> Result<ExitStat
             for p in plugins {
                 writeln!(
                     out,
-                    "{:<7} {:<8} {:<9} {}",
-                    p.kind, p.name, p.origin, p.summary
+                    "{:<7} {:<8} {:<8} {:<9} {}",
+                    p.kind, p.name, p.version, p.origin, p.summary
                 )?;
             }
         }

@@ -9,4 +9,5 @@ mod errors;
 mod examples;
 mod generate;
 mod hostile;
+mod plugins;
 mod support;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{RouteTable, TemplateError};
 
@@ -32,7 +32,8 @@ pub trait Emitter: Send + Sync {
 }
 
 /// Settings shared by every emitter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct EmitContext {
     /// Prefix of every name the output defines (variables, files), so that several apps
@@ -57,7 +58,8 @@ pub struct EmitContext {
 
 /// What an emitter does with a route whose converters check values in code
 /// (`int(max=10)`, a custom `to_python`): no server configuration can run that code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CodeChecks {
     /// Allow every value the converter's regex matches; the app refuses the rest itself.
@@ -133,7 +135,7 @@ impl Default for EmitContext {
 }
 
 /// The files an emitter produced, in the order a user should read them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Output {
     /// Each file, by name relative to the output directory.
@@ -165,7 +167,7 @@ impl Output {
 }
 
 /// One rendered file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutputFile {
     /// File name, relative to the output directory (`http.conf`).
@@ -210,6 +212,15 @@ pub enum EmitError {
         /// The checking program (`nginx -t`).
         server: String,
         /// What it said, on one line.
+        message: String,
+    },
+    /// A run-time plugin failed: it reported an error of a kind this routewall does not
+    /// know, panicked, or answered something unreadable.
+    #[error("plugin `{plugin}`: {message}")]
+    Plugin {
+        /// The plugin's name.
+        plugin: String,
+        /// What went wrong, on one line.
         message: String,
     },
     /// The server's checker could not be run.

@@ -24,6 +24,7 @@
 
 mod emitter;
 mod model;
+pub mod plugin;
 mod registry;
 mod source;
 mod template;

@@ -17,6 +17,9 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
+use crate::plugin::{LoadedPlugin, PluginEmitter, PluginSource};
 use crate::{Emitter, RouteSource};
 
 /// A route source known at link time.
@@ -71,16 +74,28 @@ pub struct PluginInfo {
     pub name: String,
     /// One line about it.
     pub summary: String,
-    /// Where it comes from (`built-in`).
+    /// Where it comes from: `built-in`, or the plugin file's path.
     pub origin: String,
+    /// Its version: routewall's for built-ins, the plugin crate's for plugins.
+    pub version: String,
+}
+
+/// One registered plugin: how to build it and what to show about it.
+struct Slot<T: ?Sized> {
+    summary: String,
+    origin: String,
+    version: String,
+    make: Box<dyn Fn() -> Box<T> + Send + Sync>,
 }
 
 /// Every source and emitter, by name. A name registered twice is an error rather than a
 /// silent winner: the operator would not know which one ran.
 pub struct Registry {
-    sources: BTreeMap<&'static str, &'static SourceEntry>,
-    emitters: BTreeMap<&'static str, &'static EmitterEntry>,
+    sources: BTreeMap<String, Slot<dyn RouteSource>>,
+    emitters: BTreeMap<String, Slot<dyn Emitter>>,
 }
+
+const BUILT_IN: &str = "built-in";
 
 impl Registry {
     /// Collects the built-in plugins linked into this binary.
@@ -96,73 +111,141 @@ impl Registry {
         sources: impl IntoIterator<Item = &'static SourceEntry>,
         emitters: impl IntoIterator<Item = &'static EmitterEntry>,
     ) -> Result<Self, RegistryError> {
-        Ok(Self {
-            sources: by_name(sources, PluginKind::Source, |e| e.name)?,
-            emitters: by_name(emitters, PluginKind::Target, |e| e.name)?,
-        })
+        let mut registry = Self {
+            sources: BTreeMap::new(),
+            emitters: BTreeMap::new(),
+        };
+        let version = env!("CARGO_PKG_VERSION");
+        for entry in sources {
+            let slot = Slot {
+                summary: entry.summary.to_owned(),
+                origin: BUILT_IN.to_owned(),
+                version: version.to_owned(),
+                make: Box::new(entry.make),
+            };
+            insert(&mut registry.sources, PluginKind::Source, entry.name, slot)?;
+        }
+        for entry in emitters {
+            let slot = Slot {
+                summary: entry.summary.to_owned(),
+                origin: BUILT_IN.to_owned(),
+                version: version.to_owned(),
+                make: Box::new(entry.make),
+            };
+            insert(&mut registry.emitters, PluginKind::Target, entry.name, slot)?;
+        }
+        Ok(registry)
+    }
+
+    /// Adds a run-time plugin; a name already taken (by a built-in or another plugin) is
+    /// refused.
+    pub fn add_plugin(&mut self, plugin: Arc<LoadedPlugin>) -> Result<(), RegistryError> {
+        let manifest = plugin.manifest().clone();
+        let origin = plugin.path().display().to_string();
+        if plugin.is_source() {
+            let shared = Arc::clone(&plugin);
+            let slot = Slot {
+                summary: manifest.summary,
+                origin,
+                version: manifest.version,
+                make: Box::new(move || -> Box<dyn RouteSource> {
+                    Box::new(PluginSource(Arc::clone(&shared)))
+                }),
+            };
+            return insert(&mut self.sources, PluginKind::Source, &manifest.name, slot);
+        }
+        // Template bodies must be `'static` for the Emitter trait; a plugin's are leaked once,
+        // when it loads, and live as long as the process (as the library itself does).
+        let templates: Vec<(&'static str, &'static str)> = manifest
+            .templates
+            .into_iter()
+            .map(|(name, body)| -> (&'static str, &'static str) {
+                (
+                    Box::leak(name.into_boxed_str()),
+                    Box::leak(body.into_boxed_str()),
+                )
+            })
+            .collect();
+        let templates: &'static [(&'static str, &'static str)] = Box::leak(templates.into());
+        let shared = Arc::clone(&plugin);
+        let slot = Slot {
+            summary: manifest.summary,
+            origin,
+            version: manifest.version,
+            make: Box::new(move || -> Box<dyn Emitter> {
+                Box::new(PluginEmitter {
+                    plugin: Arc::clone(&shared),
+                    templates,
+                })
+            }),
+        };
+        insert(&mut self.emitters, PluginKind::Target, &manifest.name, slot)
     }
 
     /// Builds the source called `name`.
     pub fn source(&self, name: &str) -> Result<Box<dyn RouteSource>, RegistryError> {
-        self.sources
-            .get(name)
-            .map(|e| (e.make)())
-            .ok_or_else(|| RegistryError::Unknown {
-                kind: PluginKind::Source,
-                name: name.to_owned(),
-                known: self.sources.keys().copied().collect::<Vec<_>>().join(", "),
-            })
+        build(&self.sources, PluginKind::Source, name)
     }
 
     /// Builds the emitter called `name`.
     pub fn emitter(&self, name: &str) -> Result<Box<dyn Emitter>, RegistryError> {
-        self.emitters
-            .get(name)
-            .map(|e| (e.make)())
-            .ok_or_else(|| RegistryError::Unknown {
-                kind: PluginKind::Target,
-                name: name.to_owned(),
-                known: self.emitters.keys().copied().collect::<Vec<_>>().join(", "),
-            })
+        build(&self.emitters, PluginKind::Target, name)
     }
 
     /// Every plugin, sources first, each kind sorted by name.
     pub fn list(&self) -> Vec<PluginInfo> {
         let sources = self
             .sources
-            .values()
-            .map(|e| (PluginKind::Source, e.name, e.summary));
+            .iter()
+            .map(|(name, slot)| info(PluginKind::Source, name, slot));
         let emitters = self
             .emitters
-            .values()
-            .map(|e| (PluginKind::Target, e.name, e.summary));
-        sources
-            .chain(emitters)
-            .map(|(kind, name, summary)| PluginInfo {
-                kind,
-                name: name.to_owned(),
-                summary: summary.to_owned(),
-                origin: "built-in".to_owned(),
-            })
-            .collect()
+            .iter()
+            .map(|(name, slot)| info(PluginKind::Target, name, slot));
+        sources.chain(emitters).collect()
     }
 }
 
-fn by_name<T>(
-    entries: impl IntoIterator<Item = &'static T>,
-    kind: PluginKind,
-    name: fn(&T) -> &'static str,
-) -> Result<BTreeMap<&'static str, &'static T>, RegistryError> {
-    let mut map = BTreeMap::new();
-    for entry in entries {
-        if map.insert(name(entry), entry).is_some() {
-            return Err(RegistryError::Duplicate {
-                kind,
-                name: name(entry).to_owned(),
-            });
-        }
+fn info<T: ?Sized>(kind: PluginKind, name: &str, slot: &Slot<T>) -> PluginInfo {
+    PluginInfo {
+        kind,
+        name: name.to_owned(),
+        summary: slot.summary.clone(),
+        origin: slot.origin.clone(),
+        version: slot.version.clone(),
     }
-    Ok(map)
+}
+
+fn insert<T: ?Sized>(
+    map: &mut BTreeMap<String, Slot<T>>,
+    kind: PluginKind,
+    name: &str,
+    slot: Slot<T>,
+) -> Result<(), RegistryError> {
+    if let Some(existing) = map.get(name) {
+        return Err(RegistryError::Duplicate {
+            kind,
+            name: name.to_owned(),
+            first: existing.origin.clone(),
+            second: slot.origin,
+        });
+    }
+    map.insert(name.to_owned(), slot);
+    Ok(())
+}
+
+fn build<T: ?Sized>(
+    map: &BTreeMap<String, Slot<T>>,
+    kind: PluginKind,
+    name: &str,
+) -> Result<Box<T>, RegistryError> {
+    map.get(name)
+        .map(|slot| (slot.make)())
+        .ok_or_else(|| RegistryError::Unknown {
+            kind,
+            name: name.to_owned(),
+            known: map.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// A plugin could not be found or registered.
@@ -180,12 +263,16 @@ pub enum RegistryError {
         known: String,
     },
     /// Two plugins of one kind claim the same name.
-    #[error("two {kind}s are registered as `{name}`")]
+    #[error("two {kind}s are registered as `{name}`: {first} and {second}")]
     Duplicate {
         /// Source or target.
         kind: PluginKind,
         /// The contested name.
         name: String,
+        /// Where the first one comes from (`built-in`, a plugin file).
+        first: String,
+        /// Where the refused one comes from.
+        second: String,
     },
 }
 
@@ -222,7 +309,10 @@ mod tests {
         let err = Registry::from_entries([&FAKE, &FAKE_AGAIN], [])
             .err()
             .expect("duplicate");
-        assert_eq!(err.to_string(), "two sources are registered as `fake`");
+        assert_eq!(
+            err.to_string(),
+            "two sources are registered as `fake`: built-in and built-in"
+        );
     }
 
     #[test]

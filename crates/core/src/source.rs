@@ -18,7 +18,7 @@ pub trait RouteSource: Send + Sync {
 }
 
 /// What a source needs to find and load an application.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct SourceContext {
     /// The application, in the source's own notation (`app:create_app()`).
@@ -62,6 +62,14 @@ pub enum SourceError {
     /// The environment the application needs is unusable (no interpreter, no framework).
     #[error("{0}")]
     Environment(String),
+    /// A run-time plugin failed: it panicked, or answered something unreadable.
+    #[error("plugin `{plugin}`: {message}")]
+    Plugin {
+        /// The plugin's name.
+        plugin: String,
+        /// What went wrong, on one line.
+        message: String,
+    },
     /// The source's helper answered something that is not a route table.
     #[error("unreadable route table from `{app}`: {cause}")]
     Protocol {

@@ -1,0 +1,1 @@
+//! Routes from an OpenAPI document (work in progress).

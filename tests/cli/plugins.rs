@@ -1,0 +1,99 @@
+//! Run-time plugins: built as cdylibs by the test, loaded with `--plugin` or
+//! `ROUTEWALL_PLUGINS`, refused when they speak another ABI.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+use crate::support::{app_dir, routewall, stderr};
+
+/// Builds workspace package `package` (a cdylib) and returns its library file. Cargo's own
+/// lock serializes builds; the mutex keeps this process from asking twice at once.
+pub(crate) fn plugin_library(package: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let built = Command::new(cargo)
+        .args(["build", "--quiet", "--locked", "-p", package])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        built.status.success(),
+        "building {package}: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let dir = PathBuf::from(env!("CARGO_BIN_EXE_routewall"))
+        .parent()
+        .expect("target dir")
+        .to_owned();
+    let file = dir.join(format!("lib{}.so", package.replace('-', "_")));
+    assert!(file.is_file(), "{} was not built", file.display());
+    file
+}
+
+#[test]
+fn a_plugin_built_for_another_abi_is_refused_with_a_message() {
+    let library = plugin_library("routewall-test-wrong-abi");
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = routewall(
+        &app_dir("basic"),
+        &[
+            "--plugin",
+            library.to_str().expect("utf-8"),
+            "generate",
+            "--source",
+            "flask",
+            "--app",
+            "app",
+            "--target",
+            "nginx",
+            "--output",
+            out.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    let message = stderr(&result);
+    assert!(
+        message.contains("was built for plugin ABI 2; this routewall speaks ABI 1"),
+        "{message}"
+    );
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert_eq!(
+        std::fs::read_dir(out.path()).expect("read").count(),
+        0,
+        "nothing is written"
+    );
+}
+
+#[test]
+fn a_library_that_is_not_a_plugin_is_refused() {
+    // Any shared library without the entry point: libc will do.
+    let libc = [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists());
+    let Some(libc) = libc else {
+        panic!("no libc.so.6 where Debian keeps it");
+    };
+    let result = routewall(&app_dir("basic"), &["--plugin", libc, "plugins", "list"]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(
+        stderr(&result).contains("exports no `routewall_plugin_v1`"),
+        "{}",
+        stderr(&result)
+    );
+    let result = Command::new(env!("CARGO_BIN_EXE_routewall"))
+        .args(["plugins", "list"])
+        .env("ROUTEWALL_PLUGINS", "/nonexistent/plugin.so")
+        .output()
+        .expect("runs");
+    assert_eq!(result.status.code(), Some(2));
+    assert!(
+        stderr(&result).contains("cannot load plugin /nonexistent/plugin.so"),
+        "{}",
+        stderr(&result)
+    );
+}
