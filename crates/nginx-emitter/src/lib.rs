@@ -34,13 +34,12 @@
 //! ```
 
 pub mod conf;
-mod layout;
-mod pattern;
 mod quote;
 mod validate;
 
 pub use validate::{find_nginx, nginx_reload, nginx_t_in_place};
 
+use routewall_allowlist::{self as layout, pattern};
 use routewall_core::{
     DomainBinding, EmitContext, EmitError, Emitter, EmitterEntry, Output, OutputFile, RouteTable,
     Templates,
@@ -243,7 +242,11 @@ impl Emitter for NginxEmitter {
             }
         }
         let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks).map_err(
-            |(rule, endpoint, reason)| EmitError::Unsupported {
+            |routewall_allowlist::Untranslatable {
+                 rule,
+                 endpoint,
+                 reason,
+             }| EmitError::Unsupported {
                 rule,
                 endpoint,
                 reason,

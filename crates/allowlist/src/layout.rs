@@ -16,68 +16,68 @@ use routewall_core::{CodeChecks, DomainBinding, Route, RouteTable, Segment};
 use crate::pattern::{self, Definitions, Fragment, Untranslatable};
 
 /// nginx rejects a directive parameter over 4094 bytes; keep well below it.
-pub(crate) const MAX_REGEX_BYTES: usize = 4000;
+pub const MAX_REGEX_BYTES: usize = 4000;
 
 /// The allowlist, ready to print: one or more [`Table`]s of paths.
 #[derive(Debug, Default)]
-pub(crate) struct Layout {
+pub struct Layout {
     /// Without method enforcement one table, `path`. With it, per method `M` of
     /// [`Layout::methods`] (by index `i`): `ok_i` (paths `M` may request), `known_i` (paths
     /// whose own rules accept `M`, for the `Allow` header of a 405), and `ok_other` for any
     /// other method.
-    pub(crate) tables: Vec<Table>,
+    pub tables: Vec<Table>,
     /// Every method some rule names, sorted; empty without method enforcement.
-    pub(crate) methods: Vec<String>,
+    pub methods: Vec<String>,
     /// Routes left out on purpose, with the reason.
-    pub(crate) skipped: Vec<String>,
+    pub skipped: Vec<String>,
     /// Things the user should know about (over-approximations).
-    pub(crate) warnings: Vec<String>,
+    pub warnings: Vec<String>,
     /// Routes the operator added, as `PATH (from ORIGIN)`.
-    pub(crate) extras: Vec<String>,
+    pub extras: Vec<String>,
     /// Anchored regexes over the request's domain (see [`DomainBinding`]), one per
     /// distinct domain pattern of the routes, by index.
-    pub(crate) domains: Vec<String>,
+    pub domains: Vec<String>,
     /// Tables whose routes answer on some hosts only: each is split into one table per
     /// domain pattern, joined back here.
-    pub(crate) joins: Vec<Join>,
+    pub joins: Vec<Join>,
 }
 
 /// A table split by domain pattern: its paths are allowed when one part's domain pattern
 /// matches the request's domain and the part's table holds the path.
 #[derive(Debug)]
-pub(crate) struct Join {
+pub struct Join {
     /// The name the joined table answers under (`path`, `ok_0`, …).
-    pub(crate) name: String,
+    pub name: String,
     /// Index into [`Layout::domains`] (`None`: routes that match on any host) and the name
     /// of the part's own [`Table`], domain-agnostic routes first.
-    pub(crate) parts: Vec<(Option<usize>, String)>,
+    pub parts: Vec<(Option<usize>, String)>,
 }
 
 /// A set of paths, split for nginx: a hash of exact paths and regex groups.
 #[derive(Debug, Default)]
-pub(crate) struct Table {
+pub struct Table {
     /// Names the table's variables.
-    pub(crate) name: String,
+    pub name: String,
     /// Exact paths, for the hash.
-    pub(crate) statics: BTreeSet<String>,
+    pub statics: BTreeSet<String>,
     /// Groups keyed by the ASCII-lowercased first segment (nginx's hash ignores case; the
     /// group's regexes do not).
-    pub(crate) groups: BTreeMap<String, Group>,
+    pub groups: BTreeMap<String, Group>,
     /// Regexes for URIs whose first segment names no group (or that have one segment).
-    pub(crate) fallback: Vec<String>,
+    pub fallback: Vec<String>,
     /// Regexes of routes whose first segment is a parameter: they can match under any
     /// group, so they are tried after the group's own (or the fallback) missed.
-    pub(crate) everywhere: Vec<String>,
+    pub everywhere: Vec<String>,
 }
 
 /// The dynamic routes under one literal path prefix: a node of a tree keyed by segments.
 #[derive(Debug, Default)]
-pub(crate) struct Group {
+pub struct Group {
     /// Routes of a big group split once more by their next literal segment (lowercased),
     /// for URIs with a segment after it; a child is tried before the group's own routes.
-    pub(crate) children: BTreeMap<String, Group>,
+    pub children: BTreeMap<String, Group>,
     /// The group's other routes, tried after a child missed.
-    pub(crate) rest: Vec<String>,
+    pub rest: Vec<String>,
 }
 
 /// A group with more variants than this is split by its next segment, and so on down: a
@@ -138,9 +138,23 @@ enum Placement {
     Everywhere,
 }
 
-/// Builds the layout, or names the first rule that cannot be translated exactly
-/// (`(rule, endpoint, reason)`). With `methods`, one table per method (see [`Layout`]).
-pub(crate) fn build(
+/// Builds the layout, or names the first rule that cannot be translated exactly. With
+/// `methods`, one table per method (see [`Layout`]).
+pub fn build(
+    table: &RouteTable,
+    methods: bool,
+    code_checks: CodeChecks,
+) -> Result<Layout, crate::Untranslatable> {
+    build_inner(table, methods, code_checks).map_err(|(rule, endpoint, reason)| {
+        crate::Untranslatable {
+            rule,
+            endpoint,
+            reason,
+        }
+    })
+}
+
+fn build_inner(
     table: &RouteTable,
     methods: bool,
     code_checks: CodeChecks,
@@ -899,7 +913,8 @@ mod tests {
     fn a_route_too_long_for_one_regex_is_refused_by_name() {
         let mut table = RouteTable::new("test", "app");
         table.routes = vec![route(&format!("/{}/<int:n>", "a".repeat(4100)))];
-        let (rule, _, reason) = build(&table, false, CodeChecks::Allow).expect_err("too long");
+        let crate::Untranslatable { rule, reason, .. } =
+            build(&table, false, CodeChecks::Allow).expect_err("too long");
         assert!(
             rule.starts_with("/aaaa") && reason.contains("over the 4000"),
             "{reason}"

@@ -1,4 +1,4 @@
-//! Translating converter regexes into byte-level PCRE for nginx.
+//! Translating converter regexes into byte-level PCRE (for nginx, HAProxy).
 //!
 //! nginx matches locations and `map` regexes against the percent-decoded URI as *bytes*
 //! (no `(*UTF)`: one such regex turns every invalid-UTF-8 request that reaches it into a
@@ -15,7 +15,7 @@
 //!   holds every non-ASCII code point therefore also accepts any stray byte ≥ 0x80.
 //!
 //! Large byte-sequence alternations (Unicode `\d` is ~1.5 KB) are printed once per regex in
-//! a `(?(DEFINE)…)` group and called with `(?N)`; [`Fragment`] carries the placeholders until
+//! a `(?(DEFINE)…)` group and called with `(?N)`; `Fragment` carries the placeholders until
 //! the final regex is assembled.
 
 use std::collections::BTreeMap;
@@ -121,7 +121,7 @@ pub(crate) struct Untranslatable(pub(crate) String);
 /// Escapes literal text (UTF-8 bytes) for PCRE. The output is ASCII, never contains `"`, `'`
 /// or `\` as a literal, and never puts `\` before `t`, `r`, `n` — the characters nginx's
 /// tokenizer would reinterpret.
-pub(crate) fn literal(text: &str) -> String {
+pub fn literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         push_byte(&mut out, byte);
@@ -161,7 +161,7 @@ fn push_byte(out: &mut String, byte: u8) {
 /// A regex over the raw query string (`$args`) that finds `key` as a parameter name,
 /// however it is percent-encoded: frameworks decode names before comparing them, so
 /// `%5F%5Fdebugger__` is the same key as `__debugger__`.
-pub(crate) fn query_key(key: &str) -> String {
+pub fn query_key(key: &str) -> String {
     let mut out = String::from("(?:^|&)");
     for byte in key.bytes() {
         let mut alternatives = Vec::new();
