@@ -2,12 +2,16 @@
 # Installs what routewall's build, tests and demo need on a Debian machine with Rust and
 # Python 3: nginx, libpython (pyo3 links it), python3-venv, a venv (.venv) with the pinned
 # Flask from tests/requirements.txt, and with --with-realapps one (.venv-realapps) with the
-# real PyPI apps of tests/realapps. Safe to run again; it only adds what is missing.
+# real PyPI apps of tests/realapps, and with --with-haproxy HAProxy (for the HAProxy target's
+# tests). Safe to run again; it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [[ " $* " == *" --with-haproxy "* ]]; then
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+fi
 if command -v dpkg >/dev/null 2>&1; then
   # pyo3 links libpython; Debian's python3 ships the linkable .so in libpython3-dev.
   if [ "$(command -v python3)" = /usr/bin/python3 ]; then

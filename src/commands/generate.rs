@@ -93,6 +93,16 @@ pub(crate) fn check(registry: &Registry, args: &GenerateArgs) -> Result<ExitStat
 fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Output)> {
     // Look both plugins up before reading routes: a typo should not cost an app import.
     let emitter = registry.emitter(&args.target)?;
+    if args.target != "nginx" {
+        let nginx_only = [
+            (args.reload, "--reload"),
+            (args.nginx_conf.is_some(), "--nginx-conf"),
+            (args.layout == LayoutArg::Server, "--layout server"),
+        ];
+        if let Some((_, flag)) = nginx_only.iter().find(|(set, _)| *set) {
+            anyhow::bail!("{flag} applies to --target nginx only");
+        }
+    }
     let mut table = super::load_routes(registry, &args.source)?;
     if args.layout == LayoutArg::Server {
         add_nginx_owned_paths(&mut table, args)?;
@@ -111,7 +121,8 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
                 .clone()
                 .unwrap_or_else(|| format!("/var/log/nginx/{}-would-refuse.log", args.name).into())
         }))
-        .with_server_binary(args.server_binary.clone());
+        .with_server_binary(args.server_binary.clone())
+        .with_output_dir(std::path::absolute(&args.output).ok());
     let mut output = emitter.emit(&table, &ctx)?;
     if !args.no_validate {
         emitter.validate(&output, &ctx)?;

@@ -26,11 +26,23 @@ fn run_probe(
     out: &Path,
 ) -> Value {
     let nginx = Nginx::with_allowlist(out);
+    probe_port(dir, app, venv, env, flags, nginx.port)
+}
+
+/// `probe.py` against whatever server listens on `port`.
+pub(crate) fn probe_port(
+    dir: &Path,
+    app: &str,
+    venv: &Path,
+    env: &[(String, String)],
+    flags: &[&str],
+    port: u16,
+) -> Value {
     let result = Command::new(venv.join("bin/python"))
         .arg(repo().join("tests/differential/probe.py"))
         .args(["--app", app, "--app-dir"])
         .arg(dir)
-        .args(["--port", &nginx.port.to_string()])
+        .args(["--port", &port.to_string()])
         .args(flags)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
@@ -44,7 +56,7 @@ fn run_probe(
 }
 
 /// The probe classes, as `probe.py` reports them.
-const CLASSES: [&str; 8] = [
+pub(crate) const CLASSES: [&str; 8] = [
     "canonical",
     "double_slash",
     "unmerged_rule",
@@ -64,7 +76,7 @@ const PRICED: [&str; 3] = ["dot_segments", "unmerged_rule", "non_ascii_host"];
 /// rejected the value (`int(fixed_digits=4)` on `GET /year/7`); nginx cannot run Python.
 const UNCHECKABLE: [&str; 1] = ["converter_check"];
 
-fn count(report: &Value, class: &str, field: &str) -> u64 {
+pub(crate) fn count(report: &Value, class: &str, field: &str) -> u64 {
     report["classes"][class][field]
         .as_u64()
         .unwrap_or_else(|| panic!("no {class}.{field} in {report}"))
@@ -72,7 +84,7 @@ fn count(report: &Value, class: &str, field: &str) -> u64 {
 
 /// One line per app, also appended to target/differential-report.txt, which
 /// `tests/differential/report_table.py` turns into the README's table.
-fn summarize(app_label: &str, report: &Value) -> String {
+pub(crate) fn summarize(app_label: &str, report: &Value) -> String {
     let mut line = format!("{app_label:<28}");
     for class in CLASSES {
         line.push_str(&format!(

@@ -8,6 +8,7 @@ mod differential;
 mod errors;
 mod examples;
 mod generate;
+mod haproxy;
 mod hostile;
 mod plugins;
 mod support;

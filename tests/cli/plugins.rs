@@ -97,3 +97,63 @@ fn a_library_that_is_not_a_plugin_is_refused() {
         stderr(&result)
     );
 }
+
+#[test]
+fn a_panic_inside_a_plugin_is_an_error_naming_it() {
+    let library = plugin_library("routewall-test-panicking");
+    let listed = routewall(
+        &app_dir("basic"),
+        &[
+            "--plugin",
+            library.to_str().expect("utf-8"),
+            "plugins",
+            "list",
+        ],
+    );
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("source  panicking 0.0.2") && text.contains(library.to_str().expect("utf-8")),
+        "{text}"
+    );
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = routewall(
+        &app_dir("basic"),
+        &[
+            "--plugin",
+            library.to_str().expect("utf-8"),
+            "generate",
+            "--source",
+            "panicking",
+            "--app",
+            "spec.yaml",
+            "--target",
+            "nginx",
+            "--output",
+            out.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("plugin `panicking`: panicked: cannot read spec.yaml"),
+        "{}",
+        stderr(&result)
+    );
+    // The same plugin twice: the second is refused, naming both files.
+    let twice = routewall(
+        &app_dir("basic"),
+        &[
+            "--plugin",
+            library.to_str().expect("utf-8"),
+            "--plugin",
+            library.to_str().expect("utf-8"),
+            "plugins",
+            "list",
+        ],
+    );
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(
+        stderr(&twice).contains("two sources are registered as `panicking`"),
+        "{}",
+        stderr(&twice)
+    );
+}

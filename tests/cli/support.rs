@@ -168,6 +168,65 @@ impl Drop for Nginx {
     }
 }
 
+/// A real HAProxy (`haproxy -db`) serving the HAProxy target's output in front of a
+/// backend that answers 200 to whatever passes; killed on drop.
+pub(crate) struct Haproxy {
+    pub(crate) port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    /// HAProxy with `out/backend.cfg` pasted into its backend, as the README says.
+    pub(crate) fn with_allowlist(out: &Path) -> Haproxy {
+        let lines = std::fs::read_to_string(out.join("backend.cfg")).expect("backend.cfg");
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let port = free_port();
+            let conf = format!(
+                "global\n    maxconn 512\ndefaults\n    mode http\n    timeout client 10s\n    timeout server 10s\n    timeout connect 10s\nfrontend fe\n    bind 127.0.0.1:{port}\n    default_backend app\nbackend app\n{lines}\n    http-request return status 200 content-type text/plain string passed\n"
+            );
+            let path = dir.path().join("haproxy.cfg");
+            std::fs::write(&path, conf).expect("write haproxy.cfg");
+            let child = Command::new(haproxy_binary())
+                .arg("-db")
+                .arg("-f")
+                .arg(&path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("haproxy starts (scripts/setup.sh installs it)");
+            let mut haproxy = Haproxy {
+                port,
+                child,
+                _dir: dir,
+            };
+            if listening(&mut haproxy.child, port) {
+                return haproxy;
+            }
+        }
+        panic!("haproxy did not start on any of 5 ports")
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `haproxy` on `PATH`, else Debian's `/usr/sbin/haproxy`.
+fn haproxy_binary() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("haproxy"))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/haproxy"))
+}
+
 /// A port that was free a moment ago.
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

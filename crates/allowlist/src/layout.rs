@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use routewall_core::{CodeChecks, DomainBinding, Route, RouteTable, Segment};
 
-use crate::pattern::{self, Definitions, Fragment, Untranslatable};
+use crate::pattern::{self, DefinitionStyle, Definitions, Fragment, Untranslatable};
 
 /// nginx rejects a directive parameter over 4094 bytes; keep well below it.
 pub const MAX_REGEX_BYTES: usize = 4000;
@@ -145,7 +145,17 @@ pub fn build(
     methods: bool,
     code_checks: CodeChecks,
 ) -> Result<Layout, crate::Untranslatable> {
-    build_inner(table, methods, code_checks).map_err(|(rule, endpoint, reason)| {
+    build_with(table, methods, code_checks, DefinitionStyle::Numbered)
+}
+
+/// [`build`], with the regexes' shared definitions written in `style`.
+pub fn build_with(
+    table: &RouteTable,
+    methods: bool,
+    code_checks: CodeChecks,
+    style: DefinitionStyle,
+) -> Result<Layout, crate::Untranslatable> {
+    build_inner(table, methods, code_checks, style).map_err(|(rule, endpoint, reason)| {
         crate::Untranslatable {
             rule,
             endpoint,
@@ -158,9 +168,11 @@ fn build_inner(
     table: &RouteTable,
     methods: bool,
     code_checks: CodeChecks,
+    style: DefinitionStyle,
 ) -> Result<Layout, (String, String, String)> {
     let mut layout = Layout::default();
     let mut defs = Definitions::default();
+    defs.style = style;
     let mut candidates = Vec::new();
     let mut domain_index: BTreeMap<String, usize> = BTreeMap::new();
 

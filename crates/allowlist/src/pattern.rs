@@ -45,11 +45,24 @@ impl Fragment {
     }
 }
 
+/// How a finished regex names its shared definitions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DefinitionStyle {
+    /// `(?(DEFINE)(…)(…))` called as `(?1)`: the shortest, and it creates no named
+    /// captures (in an nginx `map`, each named capture would become a variable).
+    #[default]
+    Numbered,
+    /// `(?(DEFINE)(?<d1>…))` called as `(?&d1)`: for servers that compile with
+    /// `PCRE2_NO_AUTO_CAPTURE` (HAProxy), where plain groups are not numbered.
+    Named,
+}
+
 /// Shared definitions (big byte-sequence alternations), by index.
 #[derive(Debug, Default)]
 pub(crate) struct Definitions {
     bodies: Vec<String>,
     index: BTreeMap<String, usize>,
+    pub(crate) style: DefinitionStyle,
 }
 
 impl Definitions {
@@ -94,14 +107,22 @@ impl Definitions {
                 order.push(id);
                 next
             });
-            let _ = write!(out, "(?{n})");
+            let _ = match self.style {
+                DefinitionStyle::Numbered => write!(out, "(?{n})"),
+                DefinitionStyle::Named => write!(out, "(?&d{n})"),
+            };
         }
         if order.is_empty() {
             return out;
         }
         let mut define = String::from("(?(DEFINE)");
-        for id in order {
-            define.push('(');
+        for (n, id) in order.into_iter().enumerate() {
+            match self.style {
+                DefinitionStyle::Numbered => define.push('('),
+                DefinitionStyle::Named => {
+                    let _ = write!(define, "(?<d{}>", n + 1);
+                }
+            }
             define.push_str(self.bodies.get(id).map_or("(?!)", String::as_str));
             define.push(')');
         }

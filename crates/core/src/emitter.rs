@@ -54,6 +54,9 @@ pub struct EmitContext {
     /// Also write the check for the top of a `server { }` block (the seed tool's
     /// single-line layout), not only for app locations.
     pub server_include: bool,
+    /// The absolute directory the files will be written to, for output that names its own
+    /// files (HAProxy's pattern files); `None` when unknown (a dry run to stdout).
+    pub output_dir: Option<PathBuf>,
 }
 
 /// What an emitter does with a route whose converters check values in code
@@ -112,6 +115,13 @@ impl EmitContext {
         self
     }
 
+    /// Sets [`EmitContext::output_dir`] (builder style).
+    #[must_use]
+    pub fn with_output_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.output_dir = dir;
+        self
+    }
+
     /// Sets the server binary used for validation (builder style).
     #[must_use]
     pub fn with_server_binary(mut self, binary: Option<std::path::PathBuf>) -> Self {
@@ -130,6 +140,7 @@ impl Default for EmitContext {
             code_checks: CodeChecks::Allow,
             templates_dir: None,
             server_include: false,
+            output_dir: None,
         }
     }
 }

@@ -1,0 +1,381 @@
+//! routewall's HAProxy target, a run-time plugin: the app's routes as HAProxy pattern files,
+//! and the few backend lines that refuse everything else with a 404.
+//!
+//! ```text
+//! routewall --plugin libroutewall_haproxy_target.so generate --source flask --app app \
+//!     --target haproxy --output /etc/haproxy/routewall
+//! ```
+//!
+//! writes `backend.cfg` (the lines to paste once into the app's backend), `paths.lst` (exact
+//! paths, looked up in HAProxy's pattern tree), `regex.lst` (anchored byte-level regexes,
+//! from [`routewall_allowlist`]) and `query.lst` (the debugger's query key).
+//!
+//! Why this shape: HAProxy forwards the request path as it came, and the app routes it
+//! percent-decoded, without merging `//` or resolving dot segments. So the check reads the
+//! same thing, `path,url_dec`, after merging `//` with `set-path` (the app would answer
+//! `//` with a redirect to the merged path; `normalize-uri` is experimental in 2.6): no normalization gap, and no
+//! dot-segment guard to pay for. HAProxy has no `include`, so the lines that use the
+//! pattern files are written once by the operator and never change; each `generate`
+//! rewrites only the pattern files, which a reload picks up.
+//!
+//! Not supported yet (refused with an error, never widened): method enforcement, monitor
+//! mode, and routes that answer on some hosts only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use routewall_allowlist::{DefinitionStyle, Group, Untranslatable, pattern};
+use routewall_core::{EmitContext, EmitError, Emitter, Output, OutputFile, RouteTable, Templates};
+use serde::Serialize;
+
+/// Built-in templates, by name.
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "haproxy/backend.cfg",
+    include_str!("../templates/backend.cfg"),
+)];
+
+/// The file of exact paths.
+const PATHS: &str = "paths.lst";
+/// The file of regexes.
+const REGEXES: &str = "regex.lst";
+/// The file of blocked query-key regexes.
+const QUERY: &str = "query.lst";
+/// The lines for the backend.
+const BACKEND: &str = "backend.cfg";
+
+/// The HAProxy emitter.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HaproxyEmitter;
+
+#[derive(Serialize)]
+struct Context {
+    version: &'static str,
+    source: String,
+    app: String,
+    framework: Option<String>,
+    /// Prefix of the variables the lines set (`--name`).
+    prefix: String,
+    counts: Counts,
+    skipped: Vec<String>,
+    warnings: Vec<String>,
+    extras: Vec<String>,
+    /// The pattern files, each as a quoted HAProxy word.
+    paths: String,
+    regexes: String,
+    /// `None` when no query key is blocked.
+    query: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    routes: usize,
+    statics: usize,
+    regexes: usize,
+}
+
+fn unsupported(reason: impl Into<String>) -> EmitError {
+    EmitError::Unsupported {
+        rule: String::new(),
+        endpoint: String::new(),
+        reason: reason.into(),
+    }
+}
+
+impl Emitter for HaproxyEmitter {
+    fn name(&self) -> &str {
+        "haproxy"
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        TEMPLATES
+    }
+
+    fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError> {
+        if ctx.enforce_methods {
+            return Err(unsupported(
+                "the haproxy target does not enforce methods yet (leave out --methods)",
+            ));
+        }
+        if ctx.monitor_log.is_some() {
+            return Err(unsupported(
+                "the haproxy target has no monitor mode yet (leave out --mode monitor)",
+            ));
+        }
+        if ctx.name.is_empty()
+            || !ctx
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(unsupported(format!(
+                "name `{}` must be letters, digits and `_`",
+                ctx.name.escape_debug()
+            )));
+        }
+        // HAProxy compiles pattern regexes without automatic capture numbering.
+        let layout =
+            routewall_allowlist::build_with(routes, false, ctx.code_checks, DefinitionStyle::Named)
+                .map_err(
+                    |Untranslatable {
+                         rule,
+                         endpoint,
+                         reason,
+                     }| EmitError::Unsupported {
+                        rule,
+                        endpoint,
+                        reason,
+                    },
+                )?;
+        if !layout.joins.is_empty() {
+            return Err(unsupported(
+                "some routes answer on some hosts only, and the haproxy target does not check hosts yet",
+            ));
+        }
+        let mut statics = Vec::new();
+        let mut regexes = Vec::new();
+        for table in &layout.tables {
+            for path in &table.statics {
+                if pattern_file_line(path) {
+                    statics.push(path.clone());
+                } else {
+                    // Not representable as a line of a pattern file: matched by regex.
+                    regexes.push(format!("^{}\\z", pattern::literal(path)));
+                }
+            }
+            for group in table.groups.values() {
+                collect(group, &mut regexes);
+            }
+            regexes.extend(table.fallback.iter().cloned());
+            regexes.extend(table.everywhere.iter().cloned());
+        }
+        let query: Vec<String> = routes
+            .blocked_query_keys
+            .iter()
+            .map(|k| pattern::query_key(k))
+            .collect();
+
+        let dir = ctx.output_dir.clone();
+        let file = |name: &str| -> Result<String, EmitError> {
+            let path = dir
+                .as_ref()
+                .map_or_else(|| PathBuf::from(name), |d| d.join(name));
+            quoted_path(&path)
+        };
+        let mut warnings = layout.warnings.clone();
+        if dir.is_none() {
+            warnings.push(
+                "the output directory is unknown: the lines name the pattern files relative to HAProxy's working directory".to_owned(),
+            );
+        }
+        let context = Context {
+            version: env!("CARGO_PKG_VERSION"),
+            source: comment(&routes.source),
+            app: comment(&routes.app),
+            framework: routes.framework.as_deref().map(comment),
+            prefix: ctx.name.clone(),
+            counts: Counts {
+                routes: routes.routes.len(),
+                statics: statics.len(),
+                regexes: regexes.len(),
+            },
+            skipped: layout.skipped.iter().map(|s| comment(s)).collect(),
+            warnings: layout.warnings.iter().map(|s| comment(s)).collect(),
+            extras: layout.extras.iter().map(|s| comment(s)).collect(),
+            paths: file(PATHS)?,
+            regexes: file(REGEXES)?,
+            query: if query.is_empty() {
+                None
+            } else {
+                Some(file(QUERY)?)
+            },
+        };
+        let templates = Templates::with_overrides(TEMPLATES, ctx.templates_dir.as_deref())?;
+        let backend = templates.render("haproxy/backend.cfg", &context)?;
+        let lines = |items: &[String]| items.iter().map(|i| format!("{i}\n")).collect::<String>();
+        let mut files = vec![
+            OutputFile::new(
+                BACKEND,
+                "paste once into the backend that passes requests to the app",
+                backend,
+            ),
+            OutputFile::new(PATHS, "exact paths the app answers", lines(&statics)),
+            OutputFile::new(
+                REGEXES,
+                "regexes of the paths with parameters",
+                lines(&regexes),
+            ),
+        ];
+        if !query.is_empty() {
+            files.push(OutputFile::new(
+                QUERY,
+                "query keys refused on every path",
+                lines(&query),
+            ));
+        }
+        Ok(Output::new(files).with_warnings(warnings))
+    }
+
+    fn validate(&self, output: &Output, ctx: &EmitContext) -> Result<(), EmitError> {
+        haproxy_check(output, ctx)
+    }
+}
+
+/// Every regex of a group tree (each is anchored and whole: the tree only picks which ones
+/// nginx tries, and HAProxy tries them all).
+fn collect(group: &Group, out: &mut Vec<String>) {
+    out.extend(group.rest.iter().cloned());
+    for child in group.children.values() {
+        collect(child, out);
+    }
+}
+
+/// Whether `path` survives as one line of a pattern file: HAProxy strips leading blanks,
+/// skips lines starting with `#`, and splits at line ends.
+fn pattern_file_line(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.ends_with([' ', '\t'])
+        && !path.bytes().any(|b| b < 0x20 || b == 0x7f)
+}
+
+/// A path as one single-quoted HAProxy word (no escapes or variables inside single quotes),
+/// or an error for the paths that cannot be one.
+fn quoted_path(path: &Path) -> Result<String, EmitError> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| unsupported(format!("the output path {} is not UTF-8", path.display())))?;
+    if text.contains('\'') || text.chars().any(char::is_control) {
+        return Err(unsupported(format!(
+            "the output path `{}` holds a quote or a control character",
+            text.escape_debug()
+        )));
+    }
+    Ok(format!("'{text}'"))
+}
+
+/// Text safe in a `#` comment: one line.
+fn comment(text: &str) -> String {
+    text.escape_debug().to_string()
+}
+
+/// `haproxy` on `PATH`, else Debian's `/usr/sbin/haproxy` (not on a user's `PATH`).
+pub fn find_haproxy() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("haproxy"))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/haproxy"))
+}
+
+/// Runs `haproxy -c` on a scratch configuration whose backend holds the generated lines,
+/// pointed at a scratch copy of the pattern files.
+fn haproxy_check(output: &Output, ctx: &EmitContext) -> Result<(), EmitError> {
+    let program = ctx.server_binary.clone().unwrap_or_else(find_haproxy);
+    let validator = |cause: String| EmitError::Validator {
+        program: program.display().to_string(),
+        cause,
+    };
+    let scratch = tempfile::tempdir()
+        .map_err(|e| validator(format!("cannot create a scratch directory: {e}")))?;
+    let dir = scratch.path();
+    let mut backend = String::new();
+    for file in &output.files {
+        std::fs::write(dir.join(&file.name), &file.contents)
+            .map_err(|e| validator(e.to_string()))?;
+        if file.name == BACKEND {
+            backend = file.contents.clone();
+        }
+    }
+    // Point the lines at the scratch copies: they name the files as `quoted_path` wrote them.
+    for name in [PATHS, REGEXES, QUERY] {
+        let target = ctx
+            .output_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(name), |d| d.join(name));
+        let (Ok(from), Ok(to)) = (quoted_path(&target), quoted_path(&dir.join(name))) else {
+            continue;
+        };
+        backend = backend.replace(&from, &to);
+    }
+    let conf = dir.join("haproxy.cfg");
+    let config = format!(
+        "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n\nfrontend routewall_check\n    bind 127.0.0.1:9\n    default_backend routewall_check\n\nbackend routewall_check\n{backend}\n    server app 127.0.0.1:9\n"
+    );
+    std::fs::write(&conf, config).map_err(|e| validator(e.to_string()))?;
+    let result = Command::new(&program)
+        .arg("-c")
+        .arg("-f")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| validator(e.to_string()))?;
+    if result.status.success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&result.stderr).into_owned()
+        + &String::from_utf8_lossy(&result.stdout);
+    let message = text
+        .lines()
+        .find(|l| l.contains("[ALERT]"))
+        .or_else(|| text.lines().find(|l| !l.trim().is_empty()))
+        .unwrap_or("no message")
+        .replace(&format!("{}/", dir.display()), "");
+    Err(EmitError::Rejected {
+        server: "haproxy -c".to_owned(),
+        message,
+    })
+}
+
+routewall_core::export_plugin!(
+    target,
+    HaproxyEmitter,
+    "HAProxy: pattern files + the backend lines that use them (run-time plugin)"
+);
+
+#[cfg(test)]
+mod tests {
+    use routewall_core::{Converter, Param, Route, Segment};
+
+    use super::*;
+
+    fn table() -> RouteTable {
+        RouteTable::new("flask", "app")
+            .with_route(Route::new("about", "/about", vec![Segment::text("/about")]))
+            .with_route(Route::new(
+                "user",
+                "/user/<int:id>",
+                vec![
+                    Segment::text("/user/"),
+                    Segment::Param(Param::new("id", Converter::new("int", "[0-9]+"))),
+                ],
+            ))
+            .with_route(Route::new("odd", "/a\nb", vec![Segment::text("/a\nb")]))
+    }
+
+    #[test]
+    fn exact_paths_go_to_the_tree_and_the_rest_to_regexes() {
+        let ctx = EmitContext::default().with_output_dir(Some("/etc/haproxy/rw".into()));
+        let output = HaproxyEmitter.emit(&table(), &ctx).expect("emits");
+        let file = |n: &str| output.file(n).expect(n).contents.clone();
+        assert_eq!(file(PATHS), "/about\n");
+        let regexes = file(REGEXES);
+        assert!(regexes.contains(r"^/a\x0ab\z"), "{regexes}");
+        assert!(regexes.contains(r"^/user/"), "{regexes}");
+        assert!(
+            file(BACKEND).contains("-m str -f '/etc/haproxy/rw/paths.lst'"),
+            "{}",
+            file(BACKEND)
+        );
+    }
+
+    #[test]
+    fn what_it_cannot_check_is_refused() {
+        let methods = EmitContext::default().with_methods(true);
+        assert!(HaproxyEmitter.emit(&table(), &methods).is_err());
+        let quote = EmitContext::default().with_output_dir(Some("/tmp/it's".into()));
+        let err = HaproxyEmitter
+            .emit(&table(), &quote)
+            .expect_err("a quote in the path");
+        assert!(err.to_string().contains("quote"), "{err}");
+    }
+}

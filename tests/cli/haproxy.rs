@@ -1,0 +1,127 @@
+//! The HAProxy target, a run-time plugin: built by the test, loaded with `--plugin`, and
+//! measured against a real HAProxy with the same differential probes as nginx.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::differential::{CLASSES, count, probe_port, summarize};
+use crate::plugins::plugin_library;
+use crate::support::{Haproxy, app_dir, routewall, stderr, venv};
+
+/// Generates the HAProxy output for `app` with the plugin loaded.
+fn generate_haproxy(dir: &Path, app: &str) -> tempfile::TempDir {
+    let library = plugin_library("routewall-haproxy-target");
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = routewall(
+        dir,
+        &[
+            "--plugin",
+            library.to_str().expect("utf-8"),
+            "generate",
+            "--source",
+            "flask",
+            "--app",
+            app,
+            "--target",
+            "haproxy",
+            "--output",
+            out.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert!(result.status.success(), "{}", stderr(&result));
+    out
+}
+
+/// HAProxy checks the decoded path as the app sees it, with no dot-segment resolution in
+/// between: every class is exact, except `//` on `merge_slashes=False` rules (merged before
+/// the check, as nginx does).
+fn assert_exact_behind_haproxy(dir: &Path, app: &str, label: &str) -> Value {
+    let out = generate_haproxy(dir, app);
+    let haproxy = Haproxy::with_allowlist(out.path());
+    let report = probe_port(dir, app, &venv(), &[], &[], haproxy.port);
+    let line = summarize(&format!("{label} (haproxy)"), &report);
+    assert!(count(&report, "canonical", "probes") > 50, "{line}");
+    for class in CLASSES {
+        let examples = &report["classes"][class]["examples"];
+        let context = format!("{class}: {line}\nexamples: {examples:#}");
+        assert_eq!(count(&report, class, "false_allows"), 0, "{context}");
+        if class != "unmerged_rule" {
+            assert_eq!(count(&report, class, "false_denies"), 0, "{context}");
+        }
+    }
+    report
+}
+
+#[test]
+fn haproxy_target_is_exact_on_the_basic_app() {
+    assert_exact_behind_haproxy(&app_dir("basic"), "app", "basic");
+}
+
+#[test]
+fn haproxy_target_is_exact_on_hostile_rule_text() {
+    assert_exact_behind_haproxy(&app_dir("special"), "app", "special");
+}
+
+#[test]
+fn haproxy_target_is_exact_on_a_large_app_and_a_factory() {
+    assert_exact_behind_haproxy(&app_dir("large"), "app", "large (332 rules)");
+    assert_exact_behind_haproxy(
+        &app_dir("factory"),
+        "app:create_app(\"prod\")",
+        "factory create_app(\"prod\")",
+    );
+}
+
+#[test]
+fn what_the_haproxy_target_cannot_check_is_refused_and_nothing_is_written() {
+    let library = plugin_library("routewall-haproxy-target");
+    let out = tempfile::tempdir().expect("tempdir");
+    for (app, extra, cause) in [
+        ("app", "--methods", "does not enforce methods"),
+        ("app", "--reload", "--reload applies to --target nginx only"),
+    ] {
+        let result = routewall(
+            &app_dir("basic"),
+            &[
+                "--plugin",
+                library.to_str().expect("utf-8"),
+                "generate",
+                "--source",
+                "flask",
+                "--app",
+                app,
+                "--target",
+                "haproxy",
+                extra,
+                "--output",
+                out.path().to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+        assert!(stderr(&result).contains(cause), "{}", stderr(&result));
+    }
+    let result = routewall(
+        &app_dir("hosts"),
+        &[
+            "--plugin",
+            library.to_str().expect("utf-8"),
+            "generate",
+            "--source",
+            "flask",
+            "--app",
+            "app",
+            "--target",
+            "haproxy",
+            "--output",
+            out.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("does not check hosts yet"),
+        "{}",
+        stderr(&result)
+    );
+    assert_eq!(std::fs::read_dir(out.path()).expect("dir").count(), 0);
+}
