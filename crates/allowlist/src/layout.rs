@@ -545,8 +545,8 @@ impl Variant {
 /// answers (a redirect under strict slashes, a match without them).
 fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<(Variant, Kind)>, Untranslatable> {
     let tokens = tokens(route, defs)?;
-    if route.origin.is_some() {
-        // Added by the operator: exactly what they wrote, no framework slash rules.
+    if route.origin.is_some() || route.exact {
+        // Added by the operator, or exact by its source: no framework slash rules.
         return Ok(vec![(Variant { tokens }, Kind::Own)]);
     }
     let text_ends_with_slash =

@@ -159,6 +159,10 @@ pub struct Route {
     /// Runs of `/` in the request are merged (with a redirect) before matching this rule.
     #[serde(default = "yes")]
     pub merge_slashes: bool,
+    /// The rule matches its own path only: no trailing-slash twin (for frameworks that do
+    /// not answer `/x` for a rule `/x/`, such as an OpenAPI document's servers).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
     /// Host pattern when the framework matches on host names.
     #[serde(default)]
     pub host: Option<String>,
@@ -205,6 +209,7 @@ impl Route {
             methods: None,
             strict_slashes: true,
             merge_slashes: true,
+            exact: false,
             host: None,
             subdomain: None,
             domain: None,
