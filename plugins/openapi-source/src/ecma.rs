@@ -12,6 +12,12 @@
 //!
 //! ECMA-262 classes are ASCII where Python's are Unicode, so `\d`, `\w`, `\s` and `.` are
 //! spelled out as explicit classes.
+//!
+//! Written by hand, on purpose: the crates that know ECMA-262 regexes (`regress`) match
+//! with them, while routewall needs the pattern as *text* in the route model's dialect, so
+//! that every server target can translate it for its own engine. The translator is small
+//! because it only rewrites the few places where the two dialects differ and refuses
+//! everything the model cannot express.
 
 use std::fmt::Write as _;
 
