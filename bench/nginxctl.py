@@ -17,9 +17,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # The only difference between the two variants is the two include lines. keepalive_requests
 # is raised so that neither spends time re-opening wrk's connections, which would dilute the
-# allowlist's share of the per-request cost; pcre_jit stays at nginx's default (off).
+# allowlist's share of the per-request cost; pcre_jit stays at nginx's default (off) unless
+# run.py --pcre-jit sets PCRE_JIT (a main-context directive: the operator's choice, not the
+# include's).
+PCRE_JIT = False
 CONF = """\
-worker_processes 1;
+{jit}worker_processes 1;
 worker_cpu_affinity 01;
 daemon off;
 master_process on;
@@ -72,6 +75,7 @@ class Nginx:
         self.worker_pid = None
         with open(self.conf, "w") as f:
             f.write(CONF.format(
+                jit="pcre_jit on;\n" if PCRE_JIT else "",
                 prefix=self.prefix,
                 port=self.port,
                 http_include=f"    include {include_dir}/http.conf;" if include_dir else "",

@@ -52,7 +52,7 @@ def header(info):
         f"- **Date:** {info['date']}; **run time:** {minutes} min {seconds} s",
         f"- **Machine:** nproc {info['nproc']}, {info['cpu']}, Linux {info['kernel']}; "
         f"load average {info['load'][0]:.2f} at start, {info['load_end'][0]:.2f} at end",
-        f"- **Software:** {info['nginx']} (pcre_jit off, the default), {info['routewall']}, "
+        f"- **Software:** {info['nginx']} (pcre_jit {'on' if info.get('pcre_jit') else 'off, the default'}), {info['routewall']}, "
         f"Flask {flask} / Werkzeug {werkzeug}, Python {python}",
         f"- **Binary:** {info['binary']}",
         f"- **Command:** `{info['command']}` ({mode}: {s.rounds} round(s) of {s.seconds} s per "

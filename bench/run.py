@@ -95,6 +95,7 @@ def machine_info(s, argv):
                     "print(m.version('flask'), m.version('werkzeug'), platform.python_version())"])
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "pcre_jit": nginxctl.PCRE_JIT,
         "nproc": output(["nproc"]),
         "cpu": model,
         "kernel": os.uname().release,
@@ -234,6 +235,8 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="X runs per block (development)")
     p.add_argument("--seconds", type=int, help="seconds per wrk run (development)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (apps, configs)")
+    p.add_argument("--pcre-jit", action="store_true",
+                   help="run both nginx instances with `pcre_jit on;` (main context)")
     p.add_argument("--binary", help="routewall binary to measure (default: target/release/routewall;"
                    " CI's smoke run uses the debug build the tests made)")
     return p.parse_args(argv)
@@ -244,6 +247,7 @@ def main(argv):
     args = parse_args(argv)
     if args.binary:
         ROUTEWALL = os.path.abspath(args.binary)
+    nginxctl.PCRE_JIT = args.pcre_jit
     s = settings(args)
     ensure_prerequisites()
     signal.signal(signal.SIGTERM, on_sigterm)

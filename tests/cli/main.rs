@@ -10,5 +10,6 @@ mod examples;
 mod generate;
 mod haproxy;
 mod hostile;
+mod openapi;
 mod plugins;
 mod support;

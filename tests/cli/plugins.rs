@@ -1,20 +1,36 @@
 //! Run-time plugins: built as cdylibs by the test, loaded with `--plugin` or
 //! `ROUTEWALL_PLUGINS`, refused when they speak another ABI.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
 use crate::support::{app_dir, routewall, stderr};
 
-/// Builds workspace package `package` (a cdylib) and returns its library file. Cargo's own
-/// lock serializes builds; the mutex keeps this process from asking twice at once.
+/// Builds workspace package `package` (a cdylib) and returns its library file. It builds
+/// into a target directory of its own: a `cargo build -p` resolves features for that one
+/// package, and its rlibs in the test run's own directory would give the doctests two
+/// copies of `routewall-core` to choose from. Cargo's lock serializes builds; the mutex
+/// keeps this process from asking twice at once.
 pub(crate) fn plugin_library(package: &str) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = PathBuf::from(env!("CARGO_BIN_EXE_routewall"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("plugins");
     let built = Command::new(cargo)
-        .args(["build", "--quiet", "--locked", "-p", package])
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            package,
+            "--target-dir",
+        ])
+        .arg(&target)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo runs");
@@ -23,11 +39,9 @@ pub(crate) fn plugin_library(package: &str) -> PathBuf {
         "building {package}: {}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let dir = PathBuf::from(env!("CARGO_BIN_EXE_routewall"))
-        .parent()
-        .expect("target dir")
-        .to_owned();
-    let file = dir.join(format!("lib{}.so", package.replace('-', "_")));
+    let file = target
+        .join("debug")
+        .join(format!("lib{}.so", package.replace('-', "_")));
     assert!(file.is_file(), "{} was not built", file.display());
     file
 }

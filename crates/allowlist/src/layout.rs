@@ -42,15 +42,27 @@ pub struct Layout {
     pub joins: Vec<Join>,
 }
 
-/// A table split by domain pattern: its paths are allowed when one part's domain pattern
-/// matches the request's domain and the part's table holds the path.
+/// A table split by what its routes need besides the path: its paths are allowed when one
+/// part's conditions hold and the part's table holds the path.
 #[derive(Debug)]
 pub struct Join {
     /// The name the joined table answers under (`path`, `ok_0`, …).
     pub name: String,
-    /// Index into [`Layout::domains`] (`None`: routes that match on any host) and the name
-    /// of the part's own [`Table`], domain-agnostic routes first.
-    pub parts: Vec<(Option<usize>, String)>,
+    /// The parts, unconditional ones first.
+    pub parts: Vec<Part>,
+}
+
+/// One part of a [`Join`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Index into [`Layout::domains`] the request's domain must match; `None`: any host.
+    pub domain: Option<usize>,
+    /// The raw request path must hold no empty segment (`//`, in any spelling): the
+    /// routes do not merge slashes (Werkzeug's `merge_slashes=False`, OpenAPI servers),
+    /// while a server that merges them before matching would let `//x` through as `/x`.
+    pub single_slashes: bool,
+    /// The name of the part's own [`Table`].
+    pub table: String,
 }
 
 /// A set of paths, split for nginx: a hash of exact paths and regex groups.
@@ -120,6 +132,8 @@ struct Candidate {
     methods: Option<BTreeSet<String>>,
     /// Index of the rule's domain pattern in [`Layout::domains`]; `None` means any host.
     domain: Option<usize>,
+    /// The rule does not merge slashes (see [`Part::single_slashes`]).
+    single_slashes: bool,
 }
 
 impl Candidate {
@@ -282,6 +296,7 @@ fn build_inner(
                 kind,
                 methods: route_methods.clone(),
                 domain,
+                single_slashes: !route.merge_slashes && route.origin.is_none(),
             });
         }
     }
@@ -313,11 +328,14 @@ fn build_inner(
     Ok(layout)
 }
 
-/// Adds the table `name` of `members`: one table when they all match on any host, else one
-/// per domain pattern and a [`Join`] of them.
+/// Adds the table `name` of `members`: one table when none of them needs more than its
+/// path, else one per set of conditions (host pattern, single slashes) and a [`Join`].
 fn push_table(layout: &mut Layout, name: &str, members: Vec<&Candidate>, defs: &Definitions) {
-    let classes: BTreeSet<Option<usize>> = members.iter().map(|c| c.domain).collect();
-    if classes.iter().all(Option::is_none) {
+    let classes: BTreeSet<(Option<usize>, bool)> = members
+        .iter()
+        .map(|c| (c.domain, c.single_slashes))
+        .collect();
+    if classes.iter().all(|&class| class == (None, false)) {
         layout
             .tables
             .push(table_of(name, members.into_iter(), defs));
@@ -327,14 +345,24 @@ fn push_table(layout: &mut Layout, name: &str, members: Vec<&Candidate>, defs: &
         name: name.to_owned(),
         parts: Vec::new(),
     };
-    for class in classes {
-        let part = match class {
+    for (domain, single_slashes) in classes {
+        let mut table = match domain {
             None => format!("{name}_dany"),
             Some(j) => format!("{name}_d{j}"),
         };
-        let own = members.iter().copied().filter(|c| c.domain == class);
-        layout.tables.push(table_of(&part, own, defs));
-        join.parts.push((class, part));
+        if single_slashes {
+            table.push_str("_ss");
+        }
+        let own = members
+            .iter()
+            .copied()
+            .filter(|c| (c.domain, c.single_slashes) == (domain, single_slashes));
+        layout.tables.push(table_of(&table, own, defs));
+        join.parts.push(Part {
+            domain,
+            single_slashes,
+            table,
+        });
     }
     layout.joins.push(join);
 }
@@ -986,6 +1014,7 @@ mod tests {
         );
         assert_eq!(layout.joins.len(), 1);
         assert_eq!(layout.joins[0].parts.len(), 2);
+        assert!(layout.joins[0].parts.iter().all(|p| !p.single_slashes));
         assert!(
             layout.skipped[0].contains("capitals"),
             "{:?}",

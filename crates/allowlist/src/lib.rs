@@ -34,7 +34,7 @@
 mod layout;
 pub mod pattern;
 
-pub use layout::{Group, Join, Layout, MAX_REGEX_BYTES, Table, build, build_with};
+pub use layout::{Group, Join, Layout, MAX_REGEX_BYTES, Part, Table, build, build_with};
 pub use pattern::DefinitionStyle;
 
 /// A rule that cannot be translated exactly: the emitter refuses the whole table rather

@@ -97,8 +97,14 @@ struct Context<'a> {
     /// Per domain pattern (by index `j`, variable `$PREFIX_host_j`): the quoted regex key
     /// the request's domain must match.
     hosts: Vec<String>,
-    /// Tables split by domain pattern, joined back into `$PREFIX_NAME_ok`.
+    /// Tables split by host pattern or slash rule, joined back into `$PREFIX_NAME_ok`.
     joins: Vec<JoinContext>,
+    /// Some routes do not merge slashes: define `$PREFIX_single_slashes`, 1 when the raw
+    /// path holds no empty segment.
+    single_slashes: bool,
+    /// Domain patterns (by index `j`) whose routes also need single slashes: define
+    /// `$PREFIX_host_j_ss`, both at once.
+    host_slashes: Vec<usize>,
     /// The regex (a quoted map key) that cuts the first segments into named captures.
     segment_regex: String,
     /// With method enforcement: each method some rule names, as a quoted token, by index.
@@ -146,8 +152,8 @@ struct JoinContext {
     steps: Vec<StepContext>,
 }
 
-/// One part of a [`JoinContext`]: `var` asks `host` (when the part's routes answer on
-/// some hosts only) and then `hit`, which is 1 when the part's table `table_ok` allows;
+/// One part of a [`JoinContext`]: `var` asks `host` (the part's condition, when its routes
+/// answer on some hosts only or do not merge slashes) and then `hit`, which is 1 when the part's table `table_ok` allows;
 /// otherwise the answer is `next` (the next step's variable, or `0`).
 #[derive(Serialize)]
 struct StepContext {
@@ -366,6 +372,7 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         .iter()
         .map(|join| join_context(&ctx.name, join))
         .collect();
+    let parts = || layout.joins.iter().flat_map(|j| &j.parts);
     let host_vars =
         1 + layout.domains.len() + joins.iter().map(|j| 2 * j.steps.len()).sum::<usize>();
     Context {
@@ -384,6 +391,13 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         domain: (!layout.domains.is_empty()).then(|| domain_context(&routes.domain)),
         hosts: layout.domains.iter().map(regex_token).collect(),
         joins,
+        single_slashes: parts().any(|p| p.single_slashes),
+        host_slashes: parts()
+            .filter(|p| p.single_slashes)
+            .filter_map(|p| p.domain)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         segment_regex: segment_regex(&ctx.name, segments),
         methods: layout.methods.iter().map(|m| quote::token(m)).collect(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
@@ -433,20 +447,27 @@ fn join_context(prefix: &str, join: &layout::Join) -> JoinContext {
         .parts
         .iter()
         .enumerate()
-        .map(|(k, (domain, table))| {
+        .map(|(k, part)| {
             let next = if k + 1 < join.parts.len() {
                 format!("${}", var(k + 1))
             } else {
                 "0".to_owned()
             };
+            let condition = match (part.domain, part.single_slashes) {
+                (None, false) => None,
+                (None, true) => Some(format!("{prefix}_single_slashes")),
+                (Some(j), false) => Some(format!("{prefix}_host_{j}")),
+                (Some(j), true) => Some(format!("{prefix}_host_{j}_ss")),
+            };
+            let table = &part.table;
             StepContext {
                 var: var(k),
-                host: domain.map(|j| format!("{prefix}_host_{j}")),
-                hit: if domain.is_some() {
+                hit: if condition.is_some() {
                     format!("{prefix}_{name}_hit{k}")
                 } else {
                     var(k)
                 },
+                host: condition,
                 table_ok: format!("{prefix}_{table}_ok"),
                 next,
             }
@@ -585,6 +606,7 @@ mod tests {
         let int = || Segment::Param(Param::new("id", Converter::new("int", r"\d+")));
         let mut post = Route::new("login", "/login", vec![Segment::text("/login")]);
         post.methods = Some(vec!["POST".to_owned(), "OPTIONS".to_owned()]);
+        post.merge_slashes = false;
         let table = RouteTable::new("flask", "app")
             .with_route(Route::new("index", "/", vec![Segment::text("/")]))
             .with_route(post)

@@ -3,7 +3,7 @@
 //! With `servers: [{url: https://api.example.com/v1}]`, the spec path
 //! `/items/{id}` whose `get` has the path parameter `id: {type: integer, minimum: 0}`
 //! becomes the route `/v1/items/{id}`: the static text `/v1/items/`, then the parameter
-//! `id` with the converter regex `[0-9]+`, methods `GET` and `HEAD`.
+//! `id` with the converter regex `[0-9]+|-0+` (digits; `-0` is 0 too), methods `GET` and `HEAD`.
 //!
 //! ```
 //! use routewall_core::Segment;
@@ -22,7 +22,7 @@
 //! assert_eq!((route.rule.as_str(), route.endpoint.as_str()), ("/v1/items/{id}", "getItem"));
 //! assert_eq!(route.segments[0], Segment::text("/v1/items/"));
 //! let Segment::Param(id) = &route.segments[1] else { unreachable!() };
-//! assert_eq!(id.converter.regex, "[0-9]+");
+//! assert_eq!(id.converter.regex, "[0-9]+|-0+");
 //! assert_eq!(route.methods, Some(vec!["GET".to_owned(), "HEAD".to_owned()]));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -49,7 +49,7 @@
 //!   parameter with the same `name` and `in` replaces it. Only `in: path` parameters shape
 //!   the route. A `{name}` with no matching path parameter (many real documents omit
 //!   them), or a path parameter without `schema`, is a plain string: `[^/]+`.
-//! - **Schemas to regexes** (full-match, ASCII classes): `integer` `-?[0-9]+` (`[0-9]+`
+//! - **Schemas to regexes** (full-match, ASCII classes): `integer` `-?[0-9]+` (`[0-9]+|-0+`
 //!   when the minimum is 0 or more); `number` a decimal with optional `-`, fraction and
 //!   exponent; `boolean` `true|false`; `enum`/`const` the values themselves; `format: uuid`
 //!   the 8-4-4-4-12 hex form; `pattern` (ECMA-262, unanchored) translated; a plain string
@@ -454,6 +454,8 @@ fn path_routes(
         route.methods = Some(methods);
         route.strict_slashes = true;
         route.exact = true;
+        // Servers behind an OpenAPI document route `//x` as its own (unknown) path.
+        route.merge_slashes = false;
         route.automatic_options = Some(false);
         routes.push(route);
     }

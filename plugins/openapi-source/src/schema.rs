@@ -13,8 +13,9 @@ use crate::ecma;
 
 /// A path value with no schema: anything but `/`, never empty.
 pub(crate) const PLAIN: &str = "[^/]+";
-/// A non-negative decimal integer.
-const UNSIGNED: &str = "[0-9]+";
+/// A decimal integer that is not negative: digits, or a minus zero (`-0` is 0, which a
+/// `minimum: 0` admits).
+const UNSIGNED: &str = "[0-9]+|-0+";
 /// A decimal integer.
 const SIGNED: &str = "-?[0-9]+";
 /// A decimal number without sign: `1`, `1.5`, `1.`, `.5`, `1e-3`.
@@ -521,12 +522,16 @@ fn numeric(flat: &Flat, whole: bool) -> Result<Converter, String> {
             None => false,
         });
     let (name, body) = if whole {
-        ("integer", UNSIGNED)
+        ("integer", UNSIGNED.to_owned())
     } else {
-        ("number", UNSIGNED_NUMBER)
+        // Minus zero (`-0.0`, `-.0e3`) is not negative either.
+        (
+            "number",
+            format!(r"{UNSIGNED_NUMBER}|-(?:0+(?:\.0*)?|\.0+)(?:[eE][+-]?[0-9]+)?"),
+        )
     };
     let regex = match (unsigned, whole) {
-        (true, _) => body.to_owned(),
+        (true, _) => body,
         (false, true) => SIGNED.to_owned(),
         (false, false) => format!("-?{UNSIGNED_NUMBER}"),
     };
@@ -585,7 +590,15 @@ mod tests {
         let c = one("{type: number}");
         assert_eq!(c.regex, format!("-?{UNSIGNED_NUMBER}"));
         let c = one("{type: number, minimum: 0}");
-        assert_eq!((c.regex.as_str(), c.validates), (UNSIGNED_NUMBER, false));
+        assert!(
+            c.regex.starts_with(UNSIGNED_NUMBER) && !c.validates,
+            "{}",
+            c.regex
+        );
+        assert!(
+            c.regex
+                .ends_with(r"|-(?:0+(?:\.0*)?|\.0+)(?:[eE][+-]?[0-9]+)?")
+        );
         assert_eq!(one("{type: boolean}").regex, "true|false");
         assert_eq!(one("{type: string}").regex, PLAIN);
         assert_eq!(one("{}").regex, PLAIN);
@@ -654,7 +667,7 @@ mod tests {
         .expect("anyOf");
         assert_eq!(
             (c.regex.as_str(), c.validates),
-            ("(?:[0-9]+)|(?:me)", false)
+            ("(?:[0-9]+|-0+)|(?:me)", false)
         );
         let c = convert(doc, "{oneOf: [{type: integer}, {type: boolean}]}").expect("oneOf");
         assert!(c.validates);

@@ -126,13 +126,13 @@ fn petstore_yaml() {
         vec![
             row("/v1/pets", "GET HEAD POST", "listPets,createPet"),
             row(
-                "/v1/pets/<petId:[0-9]+>",
+                "/v1/pets/<petId:[0-9]+|-0+>",
                 "GET HEAD PUT",
                 "showPetById,updatePet"
             ),
             row(&format!("/v1/pets/<petId:{UUID}>"), "DELETE", "deletePet"),
             row(
-                "/v1/pets/<petId:[0-9]+>/photos/<photoId:[0-9]+>",
+                "/v1/pets/<petId:[0-9]+|-0+>/photos/<photoId:[0-9]+|-0+>",
                 "GET HEAD",
                 "/pets/{petId}/photos/{photoId}"
             ),
@@ -223,7 +223,7 @@ fn openapi_31_json() {
         summary(&table),
         vec![
             row(
-                "/api/users/<userId:[0-9]+>",
+                "/api/users/<userId:[0-9]+|-0+>",
                 "GET HEAD PATCH",
                 "getUser,patchUser"
             ),
@@ -233,14 +233,16 @@ fn openapi_31_json() {
                 "getOrder"
             ),
             row(
-                &format!("/api/rates/<amount:{unsigned_number}>"),
+                &format!(
+                    r"/api/rates/<amount:{unsigned_number}|-(?:0+(?:\.0*)?|\.0+)(?:[eE][+-]?[0-9]+)?>"
+                ),
                 "GET HEAD",
                 "/rates/{amount}"
             ),
             row("/api/flags/<on:true|false>", "PUT", "setFlag"),
             row("/api/tags/<tag:[^/]{2,20}>", "GET HEAD", "getTag"),
             row(
-                "/api/items/<key:(?:[0-9]+)|(?:latest)>",
+                "/api/items/<key:(?:[0-9]+|-0+)|(?:latest)>",
                 "GET HEAD",
                 "getItem"
             ),
