@@ -16,6 +16,10 @@ pub(crate) struct Cli {
     /// the paths named here, never from the working directory.
     #[arg(long = "plugin", value_name = "FILE", global = true)]
     pub(crate) plugins: Vec<PathBuf>,
+    /// A TOML file with `plugins = [...]` and `allow = [...]` (see the README). Also read
+    /// from ROUTEWALL_CONFIG; never looked for in the working directory.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) config: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -76,6 +80,9 @@ pub(crate) struct SourceArgs {
     /// default they are refused on every path, since the debugger answers them anywhere.
     #[arg(long)]
     pub(crate) no_block_debugger: bool,
+    /// Paths from the config file's `allow`, with the file they came from.
+    #[arg(skip)]
+    pub(crate) config_allow: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]

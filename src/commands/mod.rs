@@ -12,10 +12,28 @@ use routewall_core::{Registry, Route, RouteTable, SourceContext};
 
 use crate::ExitStatus;
 use crate::cli::{Cli, Command, PluginsCommand, SourceArgs, TemplatesCommand};
+use crate::config::Config;
 
-pub(crate) fn run(cli: Cli) -> Result<ExitStatus> {
+pub(crate) fn run(mut cli: Cli) -> Result<ExitStatus> {
+    let config = Config::load(cli.config.as_deref())?;
+    let origin = format!("config {}", config.path.display());
+    if let Command::Generate(args) | Command::Check(args) = &mut cli.command {
+        args.source
+            .config_allow
+            .extend(config.allow.iter().map(|a| (a.clone(), origin.clone())));
+    }
+    if let Command::Routes(args) = &mut cli.command {
+        args.source
+            .config_allow
+            .extend(config.allow.iter().map(|a| (a.clone(), origin.clone())));
+    }
     let mut registry = Registry::builtin()?;
-    for path in plugin_paths(&cli.plugins) {
+    let paths = config
+        .plugins
+        .iter()
+        .cloned()
+        .chain(plugin_paths(&cli.plugins));
+    for path in paths {
         let plugin = LoadedPlugin::load(&path)?;
         registry
             .add_plugin(plugin)
@@ -81,6 +99,12 @@ fn load_routes(registry: &Registry, args: &SourceArgs) -> Result<RouteTable> {
         table
             .routes
             .push(Route::extra(pattern, "--allow").map_err(|e| anyhow::anyhow!("--allow {e}"))?);
+    }
+    for (pattern, origin) in &args.config_allow {
+        table.routes.push(
+            Route::extra(pattern, origin.as_str())
+                .map_err(|e| anyhow::anyhow!("{origin}: allow {e}"))?,
+        );
     }
     if args.no_block_debugger {
         table.blocked_query_keys.retain(|key| key != "__debugger__");

@@ -171,3 +171,66 @@ fn a_panic_inside_a_plugin_is_an_error_naming_it() {
         stderr(&twice)
     );
 }
+
+#[test]
+fn a_config_file_names_plugins_and_extra_paths() {
+    let library = plugin_library("routewall-haproxy-target");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("routewall.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "plugins = [{:?}]\nallow = [\"/socket.io/*\"]\n",
+            library.to_str().expect("utf-8")
+        ),
+    )
+    .expect("write");
+    let listed = routewall(
+        &app_dir("basic"),
+        &[
+            "--config",
+            config.to_str().expect("utf-8"),
+            "plugins",
+            "list",
+        ],
+    );
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("target  haproxy"),
+        "{text}{}",
+        stderr(&listed)
+    );
+    let out = dir.path().join("out");
+    let result = Command::new(env!("CARGO_BIN_EXE_routewall"))
+        .args([
+            "generate", "--source", "flask", "--app", "app", "--target", "haproxy",
+        ])
+        .arg("--output")
+        .arg(&out)
+        .current_dir(app_dir("basic"))
+        .env("VIRTUAL_ENV", crate::support::venv())
+        .env("ROUTEWALL_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert!(result.status.success(), "{}", stderr(&result));
+    let backend = std::fs::read_to_string(out.join("backend.cfg")).expect("written");
+    let origin = format!("/socket.io/* (from config {})", config.display());
+    assert!(backend.contains(&origin), "{backend}");
+    // A misspelt key is an error, not a silently ignored line.
+    std::fs::write(&config, "plugin = []\n").expect("write");
+    let typo = routewall(
+        &app_dir("basic"),
+        &[
+            "--config",
+            config.to_str().expect("utf-8"),
+            "plugins",
+            "list",
+        ],
+    );
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        stderr(&typo).contains("unknown field `plugin`"),
+        "{}",
+        stderr(&typo)
+    );
+}
