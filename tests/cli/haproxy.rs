@@ -6,29 +6,14 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::differential::{CLASSES, count, probe_port, summarize};
-use crate::plugins::plugin_library;
-use crate::support::{Haproxy, app_dir, routewall, stderr, venv};
+use crate::plugins::{generate_with_plugin, plugin_library};
+use crate::support::{Haproxy, app_dir, stderr, venv};
 
 /// Generates the HAProxy output for `app` with the plugin loaded.
 fn generate_haproxy(dir: &Path, app: &str) -> tempfile::TempDir {
     let library = plugin_library("routewall-haproxy-target");
     let out = tempfile::tempdir().expect("tempdir");
-    let result = routewall(
-        dir,
-        &[
-            "--plugin",
-            library.to_str().expect("utf-8"),
-            "generate",
-            "--source",
-            "flask",
-            "--app",
-            app,
-            "--target",
-            "haproxy",
-            "--output",
-            out.path().to_str().expect("utf-8"),
-        ],
-    );
+    let result = generate_with_plugin(dir, &library, ["flask", app, "haproxy"], out.path(), &[]);
     assert!(result.status.success(), "{}", stderr(&result));
     out
 }
@@ -81,41 +66,22 @@ fn what_the_haproxy_target_cannot_check_is_refused_and_nothing_is_written() {
         ("app", "--methods", "does not enforce methods"),
         ("app", "--reload", "--reload applies to --target nginx only"),
     ] {
-        let result = routewall(
+        let result = generate_with_plugin(
             &app_dir("basic"),
-            &[
-                "--plugin",
-                library.to_str().expect("utf-8"),
-                "generate",
-                "--source",
-                "flask",
-                "--app",
-                app,
-                "--target",
-                "haproxy",
-                extra,
-                "--output",
-                out.path().to_str().expect("utf-8"),
-            ],
+            &library,
+            ["flask", app, "haproxy"],
+            out.path(),
+            &[extra],
         );
         assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
         assert!(stderr(&result).contains(cause), "{}", stderr(&result));
     }
-    let result = routewall(
+    let result = generate_with_plugin(
         &app_dir("hosts"),
-        &[
-            "--plugin",
-            library.to_str().expect("utf-8"),
-            "generate",
-            "--source",
-            "flask",
-            "--app",
-            "app",
-            "--target",
-            "haproxy",
-            "--output",
-            out.path().to_str().expect("utf-8"),
-        ],
+        &library,
+        ["flask", "app", "haproxy"],
+        out.path(),
+        &[],
     );
     assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
     assert!(

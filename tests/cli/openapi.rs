@@ -8,8 +8,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::differential::{CLASSES, count, summarize};
-use crate::plugins::plugin_library;
-use crate::support::{Nginx, repo, routewall, stderr, venv};
+use crate::plugins::{generate_with_plugin, plugin_library};
+use crate::support::{Nginx, repo, stderr, venv};
 
 fn fixtures() -> PathBuf {
     repo().join("plugins/openapi-source/tests/fixtures")
@@ -20,21 +20,13 @@ fn fixtures() -> PathBuf {
 fn generate(spec: &str, flags: &[&str]) -> tempfile::TempDir {
     let library = plugin_library("routewall-openapi-source");
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "--plugin",
-        library.to_str().expect("utf-8"),
-        "generate",
-        "--source",
-        "openapi",
-        "--app",
-        spec,
-        "--target",
-        "nginx",
-        "--output",
-        out.path().to_str().expect("utf-8"),
-    ];
-    args.extend(flags);
-    let result = routewall(&fixtures(), &args);
+    let result = generate_with_plugin(
+        &fixtures(),
+        &library,
+        ["openapi", spec, "nginx"],
+        out.path(),
+        flags,
+    );
     assert!(result.status.success(), "{}", stderr(&result));
     out
 }
@@ -99,21 +91,12 @@ fn openapi_methods_are_exact_behind_nginx() {
 fn a_broken_document_is_a_one_line_error_and_nothing_is_written() {
     let library = plugin_library("routewall-openapi-source");
     let out = tempfile::tempdir().expect("tempdir");
-    let result = routewall(
+    let result = generate_with_plugin(
         &fixtures(),
-        &[
-            "--plugin",
-            library.to_str().expect("utf-8"),
-            "generate",
-            "--source",
-            "openapi",
-            "--app",
-            "broken/external_ref.yaml",
-            "--target",
-            "nginx",
-            "--output",
-            out.path().to_str().expect("utf-8"),
-        ],
+        &library,
+        ["openapi", "broken/external_ref.yaml", "nginx"],
+        out.path(),
+        &[],
     );
     assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
     let message = stderr(&result);

@@ -46,25 +46,42 @@ pub(crate) fn plugin_library(package: &str) -> PathBuf {
     file
 }
 
+/// `routewall --plugin LIBRARY generate --source S --app A --target T --output OUT FLAGS…`
+/// in `dir`, for `[S, A, T]`.
+pub(crate) fn generate_with_plugin(
+    dir: &Path,
+    library: &Path,
+    [source, app, target]: [&str; 3],
+    out: &Path,
+    flags: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "--plugin",
+        library.to_str().expect("utf-8"),
+        "generate",
+        "--source",
+        source,
+        "--app",
+        app,
+        "--target",
+        target,
+        "--output",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend(flags);
+    routewall(dir, &args)
+}
+
 #[test]
 fn a_plugin_built_for_another_abi_is_refused_with_a_message() {
     let library = plugin_library("routewall-test-wrong-abi");
     let out = tempfile::tempdir().expect("tempdir");
-    let result = routewall(
+    let result = generate_with_plugin(
         &app_dir("basic"),
-        &[
-            "--plugin",
-            library.to_str().expect("utf-8"),
-            "generate",
-            "--source",
-            "flask",
-            "--app",
-            "app",
-            "--target",
-            "nginx",
-            "--output",
-            out.path().to_str().expect("utf-8"),
-        ],
+        &library,
+        ["flask", "app", "nginx"],
+        out.path(),
+        &[],
     );
     assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
     let message = stderr(&result);
@@ -130,21 +147,12 @@ fn a_panic_inside_a_plugin_is_an_error_naming_it() {
         "{text}"
     );
     let out = tempfile::tempdir().expect("tempdir");
-    let result = routewall(
+    let result = generate_with_plugin(
         &app_dir("basic"),
-        &[
-            "--plugin",
-            library.to_str().expect("utf-8"),
-            "generate",
-            "--source",
-            "panicking",
-            "--app",
-            "spec.yaml",
-            "--target",
-            "nginx",
-            "--output",
-            out.path().to_str().expect("utf-8"),
-        ],
+        &library,
+        ["panicking", "spec.yaml", "nginx"],
+        out.path(),
+        &[],
     );
     assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
     assert!(

@@ -115,6 +115,23 @@ impl EmitContext {
         self
     }
 
+    /// Checks [`EmitContext::name`]: it becomes part of the output's variable names, so it
+    /// must be letters, digits and `_`.
+    pub fn check_name(&self) -> Result<(), EmitError> {
+        let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        if !self.name.is_empty() && self.name.bytes().all(plain) {
+            return Ok(());
+        }
+        Err(EmitError::Unsupported {
+            rule: String::new(),
+            endpoint: String::new(),
+            reason: format!(
+                "name `{}` must be letters, digits and `_`",
+                self.name.escape_debug()
+            ),
+        })
+    }
+
     /// Sets [`EmitContext::output_dir`] (builder style).
     #[must_use]
     pub fn with_output_dir(mut self, dir: Option<PathBuf>) -> Self {

@@ -196,21 +196,7 @@ impl Emitter for NginxEmitter {
     }
 
     fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError> {
-        if ctx.name.is_empty()
-            || !ctx
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return Err(EmitError::Unsupported {
-                rule: String::new(),
-                endpoint: String::new(),
-                reason: format!(
-                    "name `{}` must be letters, digits and `_`",
-                    ctx.name.escape_debug()
-                ),
-            });
-        }
+        ctx.check_name()?;
         let binding_texts: &[&String] = match &routes.domain {
             DomainBinding::Fixed { value } => &[value],
             DomainBinding::Subdomain {

@@ -101,17 +101,7 @@ impl Emitter for HaproxyEmitter {
                 "the haproxy target has no monitor mode yet (leave out --mode monitor)",
             ));
         }
-        if ctx.name.is_empty()
-            || !ctx
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return Err(unsupported(format!(
-                "name `{}` must be letters, digits and `_`",
-                ctx.name.escape_debug()
-            )));
-        }
+        ctx.check_name()?;
         // HAProxy compiles pattern regexes without automatic capture numbering.
         let layout =
             routewall_allowlist::build_with(routes, false, ctx.code_checks, DefinitionStyle::Named)
