@@ -6,9 +6,12 @@
 //!     --target haproxy --output /etc/haproxy/routewall
 //! ```
 //!
-//! writes `backend.cfg` (the lines to paste once into the app's backend), `paths.lst` (exact
-//! paths, looked up in HAProxy's pattern tree), `regex.lst` (anchored byte-level regexes,
-//! from [`routewall_allowlist`]) and `query.lst` (the debugger's query key).
+//! writes `backend.cfg` (the lines to paste once into the app's backend), per table a pair
+//! of pattern files, `NAME-exact.lst` (exact paths, looked up in HAProxy's pattern tree) and
+//! `NAME-regex.lst` (anchored byte-level regexes, from [`routewall_allowlist`]), and
+//! `query.lst` (the debugger's query key). The table is `path`; with `--methods` it is
+//! `ok_N` (what method N may ask for) and `known_N` (what its own rules accept, for the
+//! `Allow` header of a 405) per method, and `ok_other`.
 //!
 //! Why this shape: HAProxy forwards the request path as it came, and the app routes it
 //! percent-decoded, without merging `//` or resolving dot segments. So the check reads the
@@ -18,13 +21,13 @@
 //! pattern files are written once by the operator and never change; each `generate`
 //! rewrites only the pattern files, which a reload picks up.
 //!
-//! Not supported yet (refused with an error, never widened): method enforcement, monitor
-//! mode, and routes that answer on some hosts only.
+//! Not supported yet (refused with an error, never widened): monitor mode, and routes that
+//! answer on some hosts only.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use routewall_allowlist::{DefinitionStyle, Group, Untranslatable, pattern};
+use routewall_allowlist::{DefinitionStyle, Group, Table, Untranslatable, pattern};
 use routewall_core::{EmitContext, EmitError, Emitter, Output, OutputFile, RouteTable, Templates};
 use serde::Serialize;
 
@@ -34,10 +37,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[(
     include_str!("../templates/backend.cfg"),
 )];
 
-/// The file of exact paths.
-const PATHS: &str = "paths.lst";
-/// The file of regexes.
-const REGEXES: &str = "regex.lst";
 /// The file of blocked query-key regexes.
 const QUERY: &str = "query.lst";
 /// The lines for the backend.
@@ -59,11 +58,33 @@ struct Context {
     skipped: Vec<String>,
     warnings: Vec<String>,
     extras: Vec<String>,
-    /// The pattern files, each as a quoted HAProxy word.
-    paths: String,
-    regexes: String,
-    /// `None` when no query key is blocked.
+    /// Every table's pattern files, by name.
+    tables: Vec<TableFiles>,
+    /// Without method enforcement: the index in `tables` of the one table, `path`.
+    path: Option<usize>,
+    /// With method enforcement, per method some rule names: its tables.
+    methods: Vec<MethodTables>,
+    /// With method enforcement: the table (index) of methods no rule names.
+    other: Option<usize>,
+    /// The query-key file, `None` when no key is blocked.
     query: Option<String>,
+}
+
+/// A table's two pattern files, each as a quoted HAProxy word.
+#[derive(Serialize)]
+struct TableFiles {
+    name: String,
+    exact: String,
+    regex: String,
+}
+
+/// One method's tables (indexes into `tables`): `ok`, the paths it may ask for; `known`,
+/// the paths whose own rules accept it (for a 405's `Allow` header).
+#[derive(Serialize)]
+struct MethodTables {
+    name: String,
+    ok: usize,
+    known: usize,
 }
 
 #[derive(Serialize)]
@@ -91,11 +112,6 @@ impl Emitter for HaproxyEmitter {
     }
 
     fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError> {
-        if ctx.enforce_methods {
-            return Err(unsupported(
-                "the haproxy target does not enforce methods yet (leave out --methods)",
-            ));
-        }
         if ctx.monitor_log.is_some() {
             return Err(unsupported(
                 "the haproxy target has no monitor mode yet (leave out --mode monitor)",
@@ -103,21 +119,23 @@ impl Emitter for HaproxyEmitter {
         }
         ctx.check_name()?;
         // HAProxy compiles pattern regexes without automatic capture numbering.
-        let layout =
-            routewall_allowlist::build_with(routes, false, ctx.code_checks, DefinitionStyle::Named)
-                .map_err(
-                    |Untranslatable {
-                         rule,
-                         endpoint,
-                         reason,
-                     }| EmitError::Unsupported {
-                        rule,
-                        endpoint,
-                        reason,
-                    },
-                )?;
-        // Parts that only need single slashes are merged into the rest: these lines merge
-        // `//` before checking and forward the merged path, so the app never sees `//`.
+        let layout = routewall_allowlist::build_with(
+            routes,
+            ctx.enforce_methods,
+            ctx.code_checks,
+            DefinitionStyle::Named,
+        )
+        .map_err(
+            |Untranslatable {
+                 rule,
+                 endpoint,
+                 reason,
+             }| EmitError::Unsupported {
+                rule,
+                endpoint,
+                reason,
+            },
+        )?;
         if layout
             .joins
             .iter()
@@ -128,28 +146,6 @@ impl Emitter for HaproxyEmitter {
                 "some routes answer on some hosts only, and the haproxy target does not check hosts yet",
             ));
         }
-        let mut statics = Vec::new();
-        let mut regexes = Vec::new();
-        for table in &layout.tables {
-            for path in &table.statics {
-                if pattern_file_line(path) {
-                    statics.push(path.clone());
-                } else {
-                    // Not representable as a line of a pattern file: matched by regex.
-                    regexes.push(format!("^{}\\z", pattern::literal(path)));
-                }
-            }
-            for group in table.groups.values() {
-                collect(group, &mut regexes);
-            }
-            regexes.extend(table.fallback.iter().cloned());
-            regexes.extend(table.everywhere.iter().cloned());
-        }
-        let query: Vec<String> = routes
-            .blocked_query_keys
-            .iter()
-            .map(|k| pattern::query_key(k))
-            .collect();
 
         let dir = ctx.output_dir.clone();
         let file = |name: &str| -> Result<String, EmitError> {
@@ -158,6 +154,57 @@ impl Emitter for HaproxyEmitter {
                 .map_or_else(|| PathBuf::from(name), |d| d.join(name));
             quoted_path(&path)
         };
+        let mut files = Vec::new();
+        let mut tables = Vec::new();
+        let mut counts = Counts {
+            routes: routes.routes.len(),
+            statics: 0,
+            regexes: 0,
+        };
+        for (name, parts) in logical_tables(&layout) {
+            let (statics, regexes) = pattern_lines(&parts);
+            counts.statics += statics.len();
+            counts.regexes += regexes.len();
+            let (exact, regex) = (format!("{name}-exact.lst"), format!("{name}-regex.lst"));
+            tables.push(TableFiles {
+                name: name.clone(),
+                exact: file(&exact)?,
+                regex: file(&regex)?,
+            });
+            files.push(OutputFile::new(
+                exact,
+                format!("table `{name}`: exact paths"),
+                lines(&statics),
+            ));
+            files.push(OutputFile::new(
+                regex,
+                format!("table `{name}`: regexes of the paths with parameters"),
+                lines(&regexes),
+            ));
+        }
+        let index = |name: &str| tables.iter().position(|t| t.name == name);
+        let methods = layout
+            .methods
+            .iter()
+            .enumerate()
+            .map(|(i, method)| MethodTables {
+                name: method.clone(),
+                ok: index(&format!("ok_{i}")).unwrap_or_default(),
+                known: index(&format!("known_{i}")).unwrap_or_default(),
+            })
+            .collect();
+        let query: Vec<String> = routes
+            .blocked_query_keys
+            .iter()
+            .map(|k| pattern::query_key(k))
+            .collect();
+        if !query.is_empty() {
+            files.push(OutputFile::new(
+                QUERY,
+                "query keys refused on every path",
+                lines(&query),
+            ));
+        }
         let mut warnings = layout.warnings.clone();
         if dir.is_none() {
             warnings.push(
@@ -170,16 +217,14 @@ impl Emitter for HaproxyEmitter {
             app: comment(&routes.app),
             framework: routes.framework.as_deref().map(comment),
             prefix: ctx.name.clone(),
-            counts: Counts {
-                routes: routes.routes.len(),
-                statics: statics.len(),
-                regexes: regexes.len(),
-            },
+            counts,
             skipped: layout.skipped.iter().map(|s| comment(s)).collect(),
             warnings: layout.warnings.iter().map(|s| comment(s)).collect(),
             extras: layout.extras.iter().map(|s| comment(s)).collect(),
-            paths: file(PATHS)?,
-            regexes: file(REGEXES)?,
+            path: index("path"),
+            other: index("ok_other"),
+            methods,
+            tables,
             query: if query.is_empty() {
                 None
             } else {
@@ -188,33 +233,68 @@ impl Emitter for HaproxyEmitter {
         };
         let templates = Templates::with_overrides(TEMPLATES, ctx.templates_dir.as_deref())?;
         let backend = templates.render("haproxy/backend.cfg", &context)?;
-        let lines = |items: &[String]| items.iter().map(|i| format!("{i}\n")).collect::<String>();
-        let mut files = vec![
+        files.insert(
+            0,
             OutputFile::new(
                 BACKEND,
                 "paste once into the backend that passes requests to the app",
                 backend,
             ),
-            OutputFile::new(PATHS, "exact paths the app answers", lines(&statics)),
-            OutputFile::new(
-                REGEXES,
-                "regexes of the paths with parameters",
-                lines(&regexes),
-            ),
-        ];
-        if !query.is_empty() {
-            files.push(OutputFile::new(
-                QUERY,
-                "query keys refused on every path",
-                lines(&query),
-            ));
-        }
+        );
         Ok(Output::new(files).with_warnings(warnings))
     }
 
     fn validate(&self, output: &Output, ctx: &EmitContext) -> Result<(), EmitError> {
         haproxy_check(output, ctx)
     }
+}
+
+/// The layout's tables by the name the lines use (`path`, or `ok_i`, `known_i` and
+/// `ok_other` with methods), each with the physical tables it is made of: parts of a
+/// [`routewall_allowlist::Join`] that only split off routes needing single slashes are
+/// merged back, as these lines merge `//` before checking and forward the merged path.
+fn logical_tables(layout: &routewall_allowlist::Layout) -> Vec<(String, Vec<&Table>)> {
+    let mut out: Vec<(String, Vec<&Table>)> = Vec::new();
+    for table in &layout.tables {
+        let logical = layout
+            .joins
+            .iter()
+            .find(|j| j.parts.iter().any(|p| p.table == table.name))
+            .map_or(table.name.as_str(), |j| j.name.as_str());
+        match out.iter_mut().find(|(name, _)| name == logical) {
+            Some((_, parts)) => parts.push(table),
+            None => out.push((logical.to_owned(), vec![table])),
+        }
+    }
+    out
+}
+
+/// The lines of a table's two pattern files: exact paths, and regexes.
+fn pattern_lines(parts: &[&Table]) -> (Vec<String>, Vec<String>) {
+    let mut statics = Vec::new();
+    let mut regexes = Vec::new();
+    for table in parts {
+        for path in &table.statics {
+            if pattern_file_line(path) {
+                statics.push(path.clone());
+            } else {
+                // Not representable as a line of a pattern file: matched by regex.
+                regexes.push(format!("^{}\\z", pattern::literal(path)));
+            }
+        }
+        for group in table.groups.values() {
+            collect(group, &mut regexes);
+        }
+        regexes.extend(table.fallback.iter().cloned());
+        regexes.extend(table.everywhere.iter().cloned());
+    }
+    statics.sort();
+    statics.dedup();
+    (statics, regexes)
+}
+
+fn lines(items: &[String]) -> String {
+    items.iter().map(|i| format!("{i}\n")).collect()
 }
 
 /// Every regex of a group tree (each is anchored and whole: the tree only picks which ones
@@ -284,7 +364,8 @@ fn haproxy_check(output: &Output, ctx: &EmitContext) -> Result<(), EmitError> {
         }
     }
     // Point the lines at the scratch copies: they name the files as `quoted_path` wrote them.
-    for name in [PATHS, REGEXES, QUERY] {
+    let names = output.files.iter().map(|f| f.name.as_str());
+    for name in names.filter(|n| *n != BACKEND) {
         let target = ctx
             .output_dir
             .as_ref()
@@ -354,12 +435,12 @@ mod tests {
         let ctx = EmitContext::default().with_output_dir(Some("/etc/haproxy/rw".into()));
         let output = HaproxyEmitter.emit(&table(), &ctx).expect("emits");
         let file = |n: &str| output.file(n).expect(n).contents.clone();
-        assert_eq!(file(PATHS), "/about\n");
-        let regexes = file(REGEXES);
+        assert_eq!(file("path-exact.lst"), "/about\n");
+        let regexes = file("path-regex.lst");
         assert!(regexes.contains(r"^/a\x0ab\z"), "{regexes}");
         assert!(regexes.contains(r"^/user/"), "{regexes}");
         assert!(
-            file(BACKEND).contains("-m str -f '/etc/haproxy/rw/paths.lst'"),
+            file(BACKEND).contains("-m str -f '/etc/haproxy/rw/path-exact.lst'"),
             "{}",
             file(BACKEND)
         );
@@ -367,8 +448,8 @@ mod tests {
 
     #[test]
     fn what_it_cannot_check_is_refused() {
-        let methods = EmitContext::default().with_methods(true);
-        assert!(HaproxyEmitter.emit(&table(), &methods).is_err());
+        let monitor = EmitContext::default().with_monitor_log(Some("/var/log/x.log".into()));
+        assert!(HaproxyEmitter.emit(&table(), &monitor).is_err());
         let quote = EmitContext::default().with_output_dir(Some("/tmp/it's".into()));
         let err = HaproxyEmitter
             .emit(&table(), &quote)
