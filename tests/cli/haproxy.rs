@@ -30,7 +30,7 @@ fn check_behind_haproxy(dir: &Path, app: &str, label: &str, flags: &[&str]) -> V
     let haproxy = Haproxy::with_allowlist(out.path());
     let report = probe_port(dir, app, &venv(), &[], flags, haproxy.port);
     let line = summarize(
-        &format!("{label} (haproxy) {}", flags.join(" ")).trim_end(),
+        format!("{label} (haproxy) {}", flags.join(" ")).trim_end(),
         &report,
     );
     assert!(count(&report, "canonical", "probes") > 50, "{line}");
