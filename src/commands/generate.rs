@@ -234,6 +234,18 @@ fn write_all(dir: &Path, output: &Output, test: &dyn Fn(&Path) -> Result<()>) ->
         .tempdir_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     for file in &output.files {
+        // Names come from the emitter, perhaps a plugin: one plain file name each.
+        let plain = std::path::Path::new(&file.name).components().count() == 1
+            && matches!(
+                std::path::Path::new(&file.name).components().next(),
+                Some(std::path::Component::Normal(_))
+            );
+        if !plain || file.name.starts_with(".staging.") || file.name == ".routewall.lock" {
+            anyhow::bail!(
+                "the emitter named an output file `{}`, which is not a plain file name",
+                file.name.escape_debug()
+            );
+        }
         let path = staging.path().join(&file.name);
         let mut handle = std::fs::File::create(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;

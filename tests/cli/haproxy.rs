@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::differential::{CLASSES, count, probe_port, summarize};
 use crate::plugins::{generate_with_plugin, plugin_library};
-use crate::support::{Haproxy, app_dir, stderr, venv};
+use crate::support::{Haproxy, app_dir, get_status, stderr, venv};
 
 /// Generates the HAProxy output for `app` with the plugin loaded.
 fn generate_haproxy(dir: &Path, app: &str, flags: &[&str]) -> tempfile::TempDir {
@@ -51,6 +51,17 @@ fn check_behind_haproxy(dir: &Path, app: &str, label: &str, flags: &[&str]) -> V
 #[test]
 fn haproxy_target_is_exact_on_the_basic_app() {
     assert_exact_behind_haproxy(&app_dir("basic"), "app", "basic");
+}
+
+#[test]
+fn a_nul_byte_does_not_cut_an_exact_path_short() {
+    // HAProxy's exact-path tree compares up to a NUL; the app reads the whole path.
+    let out = generate_haproxy(&app_dir("basic"), "app", &[]);
+    let haproxy = Haproxy::with_allowlist(out.path());
+    assert_eq!(get_status(haproxy.port, "/about"), 200);
+    for path in ["/about%00", "/about%00.php", "/about%00/../../user/x"] {
+        assert_eq!(get_status(haproxy.port, path), 404, "{path}");
+    }
 }
 
 #[test]

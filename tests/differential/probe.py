@@ -522,7 +522,8 @@ def probe_hosts(app):
         hosts = ["localhost", "." + server_name, "a.b." + server_name, "x" + server_name]
     else:
         return [b"localhost"]
-    fills = ("x1", "7", "0042", "\uff11", "A-b")
+    # `a_b` and `a*b`: characters nginx lets through in a Host and Werkzeug refuses.
+    fills = ("x1", "7", "0042", "\uff11", "A-b", "a_b", "a*b")
     for pattern in patterns:
         hosts += [re.sub(r"<[^>]*>", fill, pattern) for fill in fills]
         hosts.append(re.sub(r"<[^>]*>", "x.y", pattern))

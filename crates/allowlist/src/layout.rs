@@ -403,11 +403,6 @@ fn domain_pattern(
                 value.escape_debug()
             )));
         }
-        (DomainBinding::Host, Some(text)) if text.is_empty() => {
-            return Err(DomainProblem::Dead(
-                "no host: the app matches hosts, and no request has an empty one".to_owned(),
-            ));
-        }
         (DomainBinding::Host | DomainBinding::Subdomain { .. }, Some(text))
             if text.bytes().any(|b| b.is_ascii_uppercase()) =>
         {
@@ -418,11 +413,16 @@ fn domain_pattern(
         }
         _ => {}
     }
-    // The app reads the Host header as latin-1 and the patterns here are over UTF-8: they
-    // agree on ASCII, which is all a browser sends (IDNA), so other hosts are refused. The
+    // Werkzeug (3.1.7 on) treats a host with anything but letters, digits, `.` and `-` as
+    // no host at all, so a host domain must be made of those (nginx's `$host` is already
+    // lower case); this also keeps out non-ASCII hosts, which the app would read as
+    // latin-1 where these patterns read UTF-8. A fixed domain only needs to be ASCII. The
     // `@` is the template's: nginx never runs a map's regexes on an empty value, and the
     // domain may be empty.
-    let mut body = String::from("^@(?=[\\x00-\\x7f]*+\\z)");
+    let mut body = String::from(match table.domain {
+        DomainBinding::Host => "^@(?=[a-z0-9.\\-]*+\\z)",
+        _ => "^@(?=[\\x00-\\x7f]*+\\z)",
+    });
     for segment in segments {
         match segment {
             Segment::Static { text } => body.push_str(&pattern::literal(text)),
@@ -512,9 +512,12 @@ fn group_of(members: Vec<Variant>, depth: usize, defs: &Definitions) -> Group {
 }
 
 /// Rules the app can never match, so allowing them would only widen the allowlist.
+/// (Only for tables that do not say how the framework binds hosts: otherwise the domain
+/// checks decide, and know about a `default_subdomain`.)
 fn dead_reason(table: &RouteTable, route: &Route) -> Option<&'static str> {
     let has_subdomain = route.subdomain.as_deref().is_some_and(|s| !s.is_empty());
-    if has_subdomain && !table.subdomain_matching && !table.host_matching {
+    let unbound = table.domain == DomainBinding::Any;
+    if unbound && has_subdomain && !table.subdomain_matching && !table.host_matching {
         return Some("subdomain rule in an app without subdomain matching never matches");
     }
     None

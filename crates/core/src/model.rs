@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the JSON schema of [`RouteTable`]; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON schema of [`RouteTable`], bumped whenever a field is added that
+/// changes what a table allows: a reader that does not know the field would read a wider
+/// table, so readers refuse tables newer than their own version. 2 added
+/// [`RouteTable::domain`], [`Route::domain`] and [`Route::exact`].
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Every route one application defines, as read by a [`crate::RouteSource`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

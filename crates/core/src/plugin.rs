@@ -17,7 +17,7 @@
 //! The macro exports [`ENTRY_SYMBOL`], which returns a [`PluginV1`]. The host checks
 //! [`PluginV1::abi_version`] before it reads anything else, then asks the plugin for its
 //! [`Manifest`]. Every call into the plugin runs under `catch_unwind`: a panic comes back
-//! as an error naming the plugin, never as an unwind across `extern "C"` (which aborts).
+//! as an error naming the plugin, never as an unwind across `extern "C"` (which aborts). (A plugin built with `panic = "abort"` cannot be caught: its panic ends routewall.)
 //!
 //! Loading a library runs its initialisers with routewall's rights, so plugins load only
 //! from paths the operator gives (`--plugin FILE`, `ROUTEWALL_PLUGINS`), never from the
@@ -34,7 +34,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    EmitContext, EmitError, Emitter, Output, RouteSource, RouteTable, SourceContext, SourceError,
+    EmitContext, EmitError, Emitter, Output, RouteSource, RouteTable, SCHEMA_VERSION,
+    SourceContext, SourceError,
 };
 
 /// The plugin ABI this routewall speaks. A plugin built for another version is refused.
@@ -113,14 +114,15 @@ pub struct PluginV1 {
     pub struct_size: usize,
     /// [`KIND_SOURCE`] or [`KIND_TARGET`].
     pub kind: u32,
-    /// The plugin's [`Manifest`], as JSON.
-    pub info: unsafe extern "C" fn() -> RwBuf,
-    /// Runs one [`Request`] (JSON, `len` bytes at `request`) and writes the answer to `out`:
-    /// returns 0 with the result's JSON, 1 with a [`WireError`]'s, 2 with a panic message
-    /// (a JSON string).
-    pub call: unsafe extern "C" fn(request: *const u8, len: usize, out: *mut RwBuf) -> i32,
+    /// The plugin's [`Manifest`], as JSON. (`Option` so that a null pointer from a plugin
+    /// written by hand is an error, not undefined behaviour; the layout is a plain pointer.)
+    pub info: Option<unsafe extern "C" fn() -> RwBuf>,
+    /// Runs one [`Request`] (JSON, `len` bytes at `request`) and always writes the answer
+    /// to `out`: returns 0 with the result's JSON, 1 with a [`WireError`]'s, 2 with a panic
+    /// message (a JSON string).
+    pub call: Option<unsafe extern "C" fn(request: *const u8, len: usize, out: *mut RwBuf) -> i32>,
     /// Frees a buffer the plugin returned.
-    pub free: unsafe extern "C" fn(RwBuf),
+    pub free: Option<unsafe extern "C" fn(RwBuf)>,
 }
 
 /// What a plugin says about itself.
@@ -257,7 +259,7 @@ impl WireError {
             WireError::Protocol { app, cause } => SourceError::Protocol { app, cause },
             other => SourceError::Plugin {
                 plugin: plugin.to_owned(),
-                message: other.message(),
+                message: one_line(&other.message()),
             },
         }
     }
@@ -277,7 +279,7 @@ impl WireError {
             WireError::Validator { program, cause } => EmitError::Validator { program, cause },
             other => EmitError::Plugin {
                 plugin: plugin.to_owned(),
-                message: other.message(),
+                message: one_line(&other.message()),
             },
         }
     }
@@ -395,21 +397,30 @@ impl LoadedPlugin {
         if found != ABI_VERSION {
             return Err(PluginError::AbiVersion { path, found });
         }
-        // SAFETY: version 1 plugins return a pointer to a static PluginV1, valid for as long
-        // as the library stays loaded (this struct keeps it loaded).
-        let vtable: &'static PluginV1 = unsafe { &*raw };
-        if vtable.struct_size < std::mem::size_of::<PluginV1>() {
+        // SAFETY: `struct_size` directly follows the version in every ABI 1 table; read it
+        // before anything else, so that a short table is refused rather than read past.
+        let size = unsafe { std::ptr::addr_of!((*raw).struct_size).read() };
+        if size < std::mem::size_of::<PluginV1>() {
             return Err(broken("its entry table is shorter than ABI 1's"));
         }
+        // SAFETY: version 1 plugins return a pointer to a static PluginV1, valid for as long
+        // as the library stays loaded (this struct keeps it loaded); every field's type
+        // admits every bit pattern a C plugin could leave there, null pointers included.
+        let vtable: &'static PluginV1 = unsafe { &*raw };
+        let (Some(info), Some(_), Some(free)) = (vtable.info, vtable.call, vtable.free) else {
+            return Err(broken("its entry table has a null function"));
+        };
         if vtable.kind != KIND_SOURCE && vtable.kind != KIND_TARGET {
             return Err(broken(&format!("unknown plugin kind {}", vtable.kind)));
         }
         // SAFETY: `info` is the plugin's own function; the buffer it returns is freed with
         // its own `free` after copying.
         let bytes = unsafe {
-            let buf = (vtable.info)();
+            let buf = info();
             let bytes = buf.to_vec();
-            (vtable.free)(buf);
+            if !buf.ptr.is_null() {
+                free(buf);
+            }
             bytes
         };
         let manifest: Manifest = serde_json::from_slice(&bytes)
@@ -454,13 +465,26 @@ impl LoadedPlugin {
     fn call(&self, request: &Request) -> Result<Vec<u8>, CallError> {
         let body = serde_json::to_vec(request)
             .map_err(|e| CallError::Protocol(format!("cannot encode the request: {e}")))?;
-        let mut out = RwBuf::empty();
+        let (Some(call), Some(free)) = (self.vtable.call, self.vtable.free) else {
+            return Err(CallError::Protocol(
+                "its entry table has a null function".to_owned(),
+            ));
+        };
+        // Null until the plugin writes its answer: a plugin that writes nothing leaves
+        // nothing to free.
+        let mut out = RwBuf {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+        };
         // SAFETY: `call` and `free` are the plugin's own; `body` outlives the call, and the
         // answer buffer is copied before the plugin frees it.
         let (status, answer) = unsafe {
-            let status = (self.vtable.call)(body.as_ptr(), body.len(), &mut out);
+            let status = call(body.as_ptr(), body.len(), &mut out);
             let answer = out.to_vec();
-            (self.vtable.free)(out);
+            if !out.ptr.is_null() {
+                free(out);
+            }
             (status, answer)
         };
         match status {
@@ -471,7 +495,7 @@ impl LoadedPlugin {
             )),
             2 => Err(CallError::Protocol(format!(
                 "panicked: {}",
-                serde_json::from_slice::<String>(&answer).unwrap_or_default()
+                one_line(&serde_json::from_slice::<String>(&answer).unwrap_or_default())
             ))),
             other => Err(CallError::Protocol(format!("unknown status {other}"))),
         }
@@ -498,8 +522,18 @@ impl RouteSource for PluginSource {
             message,
         };
         match self.0.call(&Request::Load { ctx: ctx.clone() }) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| protocol(format!("unreadable route table: {e}"))),
+            Ok(bytes) => {
+                let table: RouteTable = serde_json::from_slice(&bytes)
+                    .map_err(|e| protocol(format!("unreadable route table: {e}")))?;
+                if table.schema_version > SCHEMA_VERSION {
+                    // Fields this routewall does not know were dropped while reading.
+                    return Err(protocol(format!(
+                        "its route table uses schema {}, newer than this routewall's {SCHEMA_VERSION}: upgrade routewall",
+                        table.schema_version
+                    )));
+                }
+                Ok(table)
+            }
             Err(CallError::Plugin(e)) => Err(e.into_source_error(name)),
             Err(CallError::Protocol(message)) => Err(protocol(message)),
         }
@@ -538,8 +572,11 @@ impl Emitter for PluginEmitter {
     }
 
     fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError> {
+        // Serialized by this routewall, the table holds exactly this schema's fields.
+        let mut routes = routes.clone();
+        routes.schema_version = SCHEMA_VERSION;
         self.run(&Request::Emit {
-            routes: routes.clone(),
+            routes,
             ctx: ctx.clone(),
         })
     }
@@ -615,6 +652,10 @@ pub mod shim {
             // SAFETY: the host passes `len` readable bytes.
             unsafe { std::slice::from_raw_parts(request, len) }
         };
+        // The plugin has its own copy of std, so this hook is the plugin's alone: its panics
+        // come back as one-line errors instead of also printing (and backtracing) here.
+        static QUIET: std::sync::Once = std::sync::Once::new();
+        QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
         let result = catch_unwind(AssertUnwindSafe(|| serve(make, bytes)));
         let (status, body) = match result {
             Ok(Ok(body)) => (0, body),
@@ -650,6 +691,15 @@ pub mod shim {
                 encode(serde_json::to_vec(&table))
             }
             (Plugin::Target(emitter), Request::Emit { routes, ctx }) => {
+                if routes.schema_version > SCHEMA_VERSION {
+                    // Reading it dropped fields this plugin does not know: it would allow more.
+                    return Err(WireError::Other {
+                        message: format!(
+                            "the route table uses schema {}, newer than this plugin's {SCHEMA_VERSION}: rebuild the plugin against this routewall",
+                            routes.schema_version
+                        ),
+                    });
+                }
                 let output = emitter.emit(&routes, &ctx)?;
                 encode(serde_json::to_vec(&output))
             }
@@ -723,9 +773,9 @@ macro_rules! export_plugin {
                 abi_version: $crate::plugin::ABI_VERSION,
                 struct_size: ::core::mem::size_of::<$crate::plugin::PluginV1>(),
                 kind: $kind,
-                info,
-                call,
-                free: $crate::plugin::shim::free,
+                info: ::core::option::Option::Some(info),
+                call: ::core::option::Option::Some(call),
+                free: ::core::option::Option::Some($crate::plugin::shim::free),
             };
         }
         /// The routewall plugin entry point (ABI 1).

@@ -18,7 +18,7 @@ import re
 import sys
 import traceback
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Werkzeug's rule grammar (werkzeug/routing/rules.py): static text, or
 # `<converter(arguments):variable>` with converter and arguments optional. A `<` that does

@@ -140,9 +140,8 @@ struct TableContext {
 struct DomainContext {
     /// The map's default value: `$host`, or a quoted constant.
     default: String,
-    /// Subdomain matching: the quoted regex key for hosts in the server name; its first
-    /// capture is the subdomain.
-    server_name: Option<String>,
+    /// The map's other entries, tested in order: quoted key and value.
+    entries: Vec<(String, String)>,
 }
 
 /// A table split by domain pattern: `steps` are tried in order until one allows.
@@ -395,27 +394,41 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
 }
 
 fn domain_context(binding: &DomainBinding) -> DomainContext {
+    // Werkzeug (3.1.7 on) reads a host with anything but letters, digits, `.` and `-` as
+    // no host at all; nginx's `$host` is lower case and without port.
+    let invalid = || quote::token("~[^a-z0-9.\\-]");
     match binding {
         DomainBinding::Subdomain {
             server_name,
             otherwise,
         } => DomainContext {
             default: quote::value(otherwise),
-            // Werkzeug drops empty labels; nginx refuses hosts with `..`, so a leading dot
-            // is the only one a request can have.
-            server_name: Some(quote::token(&format!(
-                "~^\\.?(?:(.+)\\.)?{}\\z",
-                pattern::literal(server_name)
-            ))),
+            entries: vec![
+                (invalid(), quote::value(otherwise)),
+                // Werkzeug drops empty labels; nginx refuses hosts with `..`, so a leading
+                // dot is the only one a request can have.
+                (
+                    quote::token(&format!(
+                        "~^\\.?(?:(.+)\\.)?{}\\z",
+                        pattern::literal(server_name)
+                    )),
+                    "$1".to_owned(),
+                ),
+            ],
         },
         DomainBinding::Fixed { value } => DomainContext {
             default: quote::value(value),
-            server_name: None,
+            entries: Vec::new(),
         },
         // `Any` has no domain patterns, so it never gets here.
         _ => DomainContext {
             default: "$host".to_owned(),
-            server_name: None,
+            entries: vec![
+                // No Host header (HTTP/1.0) and no server_name: nginx forwards none, and
+                // the app sees its server's own address, which no pattern here matches.
+                (quote::token(""), quote::value("*")),
+                (invalid(), quote::value("")),
+            ],
         },
     }
 }

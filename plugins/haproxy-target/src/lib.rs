@@ -183,16 +183,21 @@ impl Emitter for HaproxyEmitter {
             ));
         }
         let index = |name: &str| tables.iter().position(|t| t.name == name);
+        let table = |name: String| {
+            index(&name).ok_or_else(|| unsupported(format!("no table `{name}` in the layout")))
+        };
         let methods = layout
             .methods
             .iter()
             .enumerate()
-            .map(|(i, method)| MethodTables {
-                name: method.clone(),
-                ok: index(&format!("ok_{i}")).unwrap_or_default(),
-                known: index(&format!("known_{i}")).unwrap_or_default(),
+            .map(|(i, method)| {
+                Ok(MethodTables {
+                    name: method.clone(),
+                    ok: table(format!("ok_{i}"))?,
+                    known: table(format!("known_{i}"))?,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, EmitError>>()?;
         let query: Vec<String> = routes
             .blocked_query_keys
             .iter()
@@ -219,7 +224,7 @@ impl Emitter for HaproxyEmitter {
             prefix: ctx.name.clone(),
             counts,
             skipped: layout.skipped.iter().map(|s| comment(s)).collect(),
-            warnings: layout.warnings.iter().map(|s| comment(s)).collect(),
+            warnings: warnings.iter().map(|s| comment(s)).collect(),
             extras: layout.extras.iter().map(|s| comment(s)).collect(),
             path: index("path"),
             other: index("ok_other"),
