@@ -51,6 +51,13 @@ pub(crate) fn run(args: &DoctorArgs) -> Result<ExitStatus> {
                     location.location, location.at
                 )?;
             }
+            if report.checks_hosts && location.host_header.as_deref() == Some("$http_host") {
+                writeln!(
+                    out,
+                    "  warning {} ({}): forwards `Host $http_host`, but the allowlist checks hosts as `$host` (no port, lower case): set `proxy_set_header Host $host;` so the app routes the host that was checked",
+                    location.location, location.at
+                )?;
+            }
             if location.protected {
                 writeln!(out, "  ok      {} ({})", location.location, location.at)?;
             } else {

@@ -1035,6 +1035,21 @@ mod tests {
     }
 
     #[test]
+    fn a_default_subdomain_keeps_its_routes() {
+        // Flask without subdomain matching binds every request to `url_map.default_subdomain`.
+        let mut hello = route("/hello");
+        hello.subdomain = Some("www".to_owned());
+        hello.domain = Some(vec![Segment::text("www")]);
+        let mut table = RouteTable::new("flask", "app").with_route(hello);
+        table.domain = DomainBinding::Fixed {
+            value: "www".to_owned(),
+        };
+        let layout = build(&table, false, CodeChecks::Allow).expect("builds");
+        assert!(layout.skipped.is_empty(), "{:?}", layout.skipped);
+        assert!(layout.tables[0].statics.contains("/hello"));
+    }
+
+    #[test]
     fn dead_subdomain_rules_are_skipped() {
         let mut api = route("/status");
         api.subdomain = Some("api".to_owned());

@@ -423,8 +423,11 @@ impl LoadedPlugin {
             }
             bytes
         };
-        let manifest: Manifest = serde_json::from_slice(&bytes)
+        let mut manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| broken(&format!("unreadable manifest: {e}")))?;
+        // Shown on one line each by `plugins list`.
+        manifest.summary = one_line(&manifest.summary);
+        manifest.version = one_line(&manifest.version);
         if manifest.name.is_empty()
             || !manifest
                 .name

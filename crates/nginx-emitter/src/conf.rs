@@ -166,6 +166,8 @@ pub struct LocationReport {
     /// $host` or `$http_host`, here or inherited). Without it the app sees the upstream's
     /// name, so Werkzeug's trusted-host check and any host-based routing are blind.
     pub forwards_host: Option<bool>,
+    /// For `proxy_pass`: the value sent as `Host` (`$host`, `$http_host`, …), if any.
+    pub host_header: Option<String>,
 }
 
 /// The whole answer of `doctor`.
@@ -173,6 +175,9 @@ pub struct LocationReport {
 pub struct Report {
     /// Where the http-level include's `map … $NAME_allowed` was found, if anywhere.
     pub http_include: Option<String>,
+    /// The loaded allowlist checks hosts (`map … $NAME_domain`): the app must then get
+    /// `Host: $host`, the value the check reads.
+    pub checks_hosts: bool,
     /// The location-level include file seen in the configuration, if any.
     pub location_include: Option<PathBuf>,
     /// Every server block of every http block.
@@ -202,6 +207,7 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
     let allowed = format!("${name}_allowed");
     let mut report = Report {
         http_include: None,
+        checks_hosts: false,
         location_include: None,
         servers: Vec::new(),
     };
@@ -213,6 +219,11 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
         {
             report.http_include = Some(format!("{}:{}", map.file.display(), map.line));
         }
+        let domain = format!("${name}_domain");
+        report.checks_hosts |= http
+            .children
+            .iter()
+            .any(|n| n.name == "map" && n.args.get(1) == Some(&domain));
         for server in http.children.iter().filter(|n| n.name == "server") {
             let names = server
                 .children
@@ -307,15 +318,20 @@ fn collect_locations(
             if let Some(guard) = guard {
                 include_file.get_or_insert_with(|| guard.file.clone());
             }
+            let proxies = location.children.iter().any(|n| n.name == "proxy_pass");
             out.push(LocationReport {
                 location: format!("location {}", location.args.join(" ")),
                 at: format!("{}:{}", location.file.display(), location.line),
                 protected: server_guard || guard.is_some(),
-                forwards_host: location
-                    .children
-                    .iter()
-                    .any(|n| n.name == "proxy_pass")
-                    .then(|| headers.forwards_host()),
+                forwards_host: proxies.then(|| headers.forwards_host()),
+                host_header: proxies
+                    .then(|| {
+                        headers
+                            .host
+                            .as_deref()
+                            .map(|h| h.trim_matches('"').to_owned())
+                    })
+                    .flatten(),
             });
         }
         // Nested locations inherit no `if`: each is checked on its own.
@@ -533,6 +549,19 @@ mod tests {
             .map(|l| l.forwards_host)
             .collect();
         assert_eq!(hosts, [Some(true), Some(false)]);
+    }
+
+    #[test]
+    fn host_checks_and_the_forwarded_host_are_reported() {
+        let (_dir, nodes) = tree(&[(
+            "nginx.conf",
+            "http {\n  map $host $routewall_domain { default $host; }\n  server {\n    location / { proxy_set_header Host $http_host; proxy_pass http://app; }\n  }\n}\n",
+        )]);
+        let report = doctor(&nodes, "routewall");
+        assert!(report.checks_hosts);
+        let location = &report.servers[0].app_locations[0];
+        assert_eq!(location.host_header.as_deref(), Some("$http_host"));
+        assert!(!doctor(&nodes, "other").checks_hosts);
     }
 
     #[test]
