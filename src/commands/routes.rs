@@ -32,9 +32,15 @@ pub(crate) fn run(registry: &Registry, args: &RoutesArgs) -> Result<ExitStatus> 
                     })
                     .collect();
                 let rule = route.rule.escape_debug().to_string();
+                // The host or subdomain pattern, when the route answers on some hosts only.
+                let host = match (&route.host, &route.subdomain) {
+                    (Some(host), _) if table.host_matching => format!("  host={host}"),
+                    (_, Some(sub)) if table.subdomain_matching => format!("  subdomain={sub}"),
+                    _ => String::new(),
+                };
                 writeln!(
                     out,
-                    "{rule:<width$}  {:<28} {methods}  {}",
+                    "{rule:<width$}  {:<28} {methods}  {}{host}",
                     route.endpoint,
                     params.join(" ")
                 )?;

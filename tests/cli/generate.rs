@@ -648,3 +648,22 @@ fn factory_api_route() -> String {
         .expect("a static /api/ route")
         .to_owned()
 }
+
+#[test]
+fn routes_shows_which_host_a_rule_answers_on() {
+    let result = routewall(
+        &app_dir("subdomains"),
+        &["routes", "--source", "flask", "--app", "app"],
+    );
+    let text = String::from_utf8_lossy(&result.stdout);
+    let api = text
+        .lines()
+        .find(|l| l.contains("api_user"))
+        .unwrap_or_default();
+    assert!(api.ends_with("subdomain=api"), "{text}");
+    let home = text
+        .lines()
+        .find(|l| l.contains(" home "))
+        .unwrap_or_default();
+    assert!(!home.contains("subdomain="), "{text}");
+}
