@@ -247,6 +247,12 @@ fn methods_factory_app_is_exact() {
 /// The real applications of `tests/realapps/apps.json` (installed from PyPI into
 /// `.venv-realapps` by `scripts/setup.sh`), each read by `routewall generate --venv`.
 fn assert_real_app_exact(name: &str, methods: bool) {
+    assert_real_app_exact_behind(name, methods, None);
+}
+
+/// [`assert_real_app_exact`] behind nginx, or behind HAProxy with the HAProxy plugin's
+/// library.
+fn assert_real_app_exact_behind(name: &str, methods: bool, haproxy: Option<&Path>) {
     let flags: &[&str] = if methods { &["--methods"] } else { &[] };
     let apps: Value = serde_json::from_slice(
         &std::fs::read(repo().join("tests/realapps/apps.json")).expect("apps.json"),
@@ -274,9 +280,18 @@ fn assert_real_app_exact(name: &str, methods: bool) {
         venv.display()
     );
     let out = tempfile::tempdir().expect("tempdir");
-    let generated = Command::new(env!("CARGO_BIN_EXE_routewall"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_routewall"));
+    if let Some(library) = haproxy {
+        command.arg("--plugin").arg(library);
+    }
+    let target = if haproxy.is_some() {
+        "haproxy"
+    } else {
+        "nginx"
+    };
+    let generated = command
         .args([
-            "generate", "--source", "flask", "--app", spec, "--target", "nginx", "--venv",
+            "generate", "--source", "flask", "--app", spec, "--target", target, "--venv",
         ])
         .arg(&venv)
         .arg("--output")
@@ -302,13 +317,24 @@ fn assert_real_app_exact(name: &str, methods: bool) {
         "{name}: the pinned app changed its rules"
     );
     let label = format!(
-        "{name} ({rules} rules){}",
+        "{name} ({rules} rules){}{}",
+        if haproxy.is_some() { " (haproxy)" } else { "" },
         if methods { " --methods" } else { "" }
     );
-    check(
-        &run_probe(&dir, spec, &venv, &env, flags, out.path()),
-        &label,
-    );
+    let report = match haproxy {
+        Some(_) => {
+            let server = crate::support::Haproxy::with_allowlist(out.path());
+            probe_port(&dir, spec, &venv, &env, flags, server.port)
+        }
+        None => run_probe(&dir, spec, &venv, &env, flags, out.path()),
+    };
+    check(&report, &label);
+}
+
+#[test]
+fn real_app_mlflow_server_is_exact_behind_haproxy() {
+    let library = crate::plugins::plugin_library("routewall-haproxy-target");
+    assert_real_app_exact_behind("mlflow-server", false, Some(&library));
 }
 
 #[test]
@@ -339,4 +365,10 @@ fn real_app_beets_web_is_exact() {
 #[test]
 fn real_app_beets_web_methods_are_exact() {
     assert_real_app_exact("beets-web", true);
+}
+
+#[test]
+fn real_app_canaille_is_exact_behind_haproxy_with_methods() {
+    let library = crate::plugins::plugin_library("routewall-haproxy-target");
+    assert_real_app_exact_behind("canaille", true, Some(&library));
 }
