@@ -235,11 +235,7 @@ fn write_all(dir: &Path, output: &Output, test: &dyn Fn(&Path) -> Result<()>) ->
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     for file in &output.files {
         // Names come from the emitter, perhaps a plugin: one plain file name each.
-        let plain = std::path::Path::new(&file.name).components().count() == 1
-            && matches!(
-                std::path::Path::new(&file.name).components().next(),
-                Some(std::path::Component::Normal(_))
-            );
+        let plain = super::is_plain_relative(&file.name) && !file.name.contains('/');
         if !plain || file.name.starts_with(".staging.") || file.name == ".routewall.lock" {
             anyhow::bail!(
                 "the emitter named an output file `{}`, which is not a plain file name",

@@ -16,16 +16,18 @@ use crate::config::Config;
 
 pub(crate) fn run(mut cli: Cli) -> Result<ExitStatus> {
     let config = Config::load(cli.config.as_deref())?;
-    let origin = format!("config {}", config.path.display());
-    if let Command::Generate(args) | Command::Check(args) = &mut cli.command {
-        args.source
-            .config_allow
-            .extend(config.allow.iter().map(|a| (a.clone(), origin.clone())));
-    }
-    if let Command::Routes(args) = &mut cli.command {
-        args.source
-            .config_allow
-            .extend(config.allow.iter().map(|a| (a.clone(), origin.clone())));
+    let source_args = match &mut cli.command {
+        Command::Generate(args) | Command::Check(args) => Some(&mut args.source),
+        Command::Routes(args) => Some(&mut args.source),
+        _ => None,
+    };
+    if let Some(source) = source_args {
+        let origin = format!("config {}", config.path.display());
+        source.config_allow = config
+            .allow
+            .iter()
+            .map(|a| (a.clone(), origin.clone()))
+            .collect();
     }
     let mut registry = Registry::builtin()?;
     let paths = config
@@ -71,6 +73,11 @@ fn export_templates(
     use anyhow::Context as _;
     let emitter = registry.emitter(target)?;
     for (name, body) in emitter.templates() {
+        anyhow::ensure!(
+            is_plain_relative(name),
+            "the {target} emitter names a template `{}`, which is not a plain relative path",
+            name.escape_debug()
+        );
         let path = dir.join(name);
         if path.exists() {
             eprintln!("kept {} (exists)", path.display());
@@ -84,6 +91,16 @@ fn export_templates(
         eprintln!("wrote {}", path.display());
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether `name` (from an emitter, perhaps a plugin) stays below the directory it is
+/// joined to: relative, and no `..` or `.` component.
+fn is_plain_relative(name: &str) -> bool {
+    let path = std::path::Path::new(name);
+    path.components().next().is_some()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Reads the route table the user named.

@@ -11,10 +11,14 @@ use crate::support::{app_dir, routewall, stderr};
 /// into a target directory of its own: a `cargo build -p` resolves features for that one
 /// package, and its rlibs in the test run's own directory would give the doctests two
 /// copies of `routewall-core` to choose from. Cargo's lock serializes builds; the mutex
-/// keeps this process from asking twice at once.
+/// keeps this process from asking twice.
 pub(crate) fn plugin_library(package: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // Each package is built once per test run; the lock also keeps two builds apart.
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built_so_far = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, file)) = built_so_far.iter().find(|(p, _)| p == package) {
+        return file.clone();
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target = PathBuf::from(env!("CARGO_BIN_EXE_routewall"))
         .parent()
@@ -43,6 +47,7 @@ pub(crate) fn plugin_library(package: &str) -> PathBuf {
         .join("debug")
         .join(format!("lib{}.so", package.replace('-', "_")));
     assert!(file.is_file(), "{} was not built", file.display());
+    built_so_far.push((package.to_owned(), file.clone()));
     file
 }
 

@@ -188,15 +188,18 @@ impl Haproxy {
             );
             let path = dir.path().join("haproxy.cfg");
             std::fs::write(&path, conf).expect("write haproxy.cfg");
-            let child = Command::new(haproxy_binary())
-                .arg("-db")
-                .arg("-f")
-                .arg(&path)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("haproxy starts (scripts/setup.sh installs it)");
+            let child = Command::new(routewall_core::find_program(
+                "haproxy",
+                &["/usr/sbin/haproxy"],
+            ))
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("haproxy starts (scripts/setup.sh installs it)");
             let mut haproxy = Haproxy {
                 port,
                 child,
@@ -215,16 +218,6 @@ impl Drop for Haproxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `haproxy` on `PATH`, else Debian's `/usr/sbin/haproxy`.
-fn haproxy_binary() -> PathBuf {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("haproxy"))
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/haproxy"))
 }
 
 /// A port that was free a moment ago.

@@ -37,6 +37,16 @@ pub mod pattern;
 pub use layout::{Group, Join, Layout, MAX_REGEX_BYTES, Part, Table, build, build_with};
 pub use pattern::DefinitionStyle;
 
+impl From<Untranslatable> for routewall_core::EmitError {
+    fn from(e: Untranslatable) -> Self {
+        routewall_core::EmitError::Unsupported {
+            rule: e.rule,
+            endpoint: e.endpoint,
+            reason: e.reason,
+        }
+    }
+}
+
 /// A rule that cannot be translated exactly: the emitter refuses the whole table rather
 /// than allow a wider or narrower set of paths.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -122,14 +122,10 @@ impl EmitContext {
         if !self.name.is_empty() && self.name.bytes().all(plain) {
             return Ok(());
         }
-        Err(EmitError::Unsupported {
-            rule: String::new(),
-            endpoint: String::new(),
-            reason: format!(
-                "name `{}` must be letters, digits and `_`",
-                self.name.escape_debug()
-            ),
-        })
+        Err(EmitError::unsupported(format!(
+            "name `{}` must be letters, digits and `_`",
+            self.name.escape_debug()
+        )))
     }
 
     /// Sets [`EmitContext::output_dir`] (builder style).
@@ -188,6 +184,13 @@ impl Output {
         self
     }
 
+    /// Writes every file into `dir` (a server's scratch directory for its config check).
+    pub fn write_into(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        self.files
+            .iter()
+            .try_for_each(|file| std::fs::write(dir.join(&file.name), &file.contents))
+    }
+
     /// The file called `name`, if the emitter produced one.
     pub fn file(&self, name: &str) -> Option<&OutputFile> {
         self.files.iter().find(|f| f.name == name)
@@ -215,6 +218,29 @@ impl OutputFile {
             contents,
         }
     }
+}
+
+impl EmitError {
+    /// [`EmitError::Unsupported`] for a setting rather than a rule: what the emitter cannot
+    /// express for this table or context as a whole.
+    pub fn unsupported(reason: impl Into<String>) -> Self {
+        EmitError::Unsupported {
+            rule: String::new(),
+            endpoint: String::new(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `name` on `PATH`, else the first of `fallbacks` that exists (Debian keeps servers in
+/// `/usr/sbin`, which is not on a user's `PATH`), else the bare name.
+pub fn find_program(name: &str, fallbacks: &[&str]) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .chain(fallbacks.iter().map(std::path::PathBuf::from))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| std::path::PathBuf::from(name))
 }
 
 /// Why a configuration could not be produced.

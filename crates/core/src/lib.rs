@@ -29,7 +29,7 @@ mod registry;
 mod source;
 mod template;
 
-pub use emitter::{CodeChecks, EmitContext, EmitError, Emitter, Output, OutputFile};
+pub use emitter::{CodeChecks, EmitContext, EmitError, Emitter, Output, OutputFile, find_program};
 pub use model::{
     Converter, DomainBinding, Param, RegexDialect, Route, RouteTable, SCHEMA_VERSION, Segment,
 };

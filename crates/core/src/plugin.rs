@@ -75,11 +75,6 @@ impl RwBuf {
         }
     }
 
-    /// An empty buffer (nothing to free).
-    pub fn empty() -> Self {
-        Self::from_vec(Vec::new())
-    }
-
     /// Takes back a buffer made by [`RwBuf::from_vec`].
     ///
     /// # Safety

@@ -209,40 +209,22 @@ impl Emitter for NginxEmitter {
             .find(|t| t.contains('$') || t.chars().any(char::is_control))
         {
             // They become map values, where nginx would expand `$`.
-            return Err(EmitError::Unsupported {
-                rule: String::new(),
-                endpoint: String::new(),
-                reason: format!(
-                    "the app's domain setting `{}` holds `$` or a control character",
-                    bad.escape_debug()
-                ),
-            });
+            return Err(EmitError::unsupported(format!(
+                "the app's domain setting `{}` holds `$` or a control character",
+                bad.escape_debug()
+            )));
         }
         if let Some(log) = &ctx.monitor_log {
             let text = log.to_string_lossy();
             // access_log paths expand variables; keep the path literal and on one line.
             if !log.is_absolute() || text.contains(['$', '\n', '\r', '\0']) {
-                return Err(EmitError::Unsupported {
-                    rule: String::new(),
-                    endpoint: String::new(),
-                    reason: format!(
-                        "monitor log `{}` must be an absolute path without `$`",
-                        text.escape_debug()
-                    ),
-                });
+                return Err(EmitError::unsupported(format!(
+                    "monitor log `{}` must be an absolute path without `$`",
+                    text.escape_debug()
+                )));
             }
         }
-        let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks).map_err(
-            |routewall_allowlist::Untranslatable {
-                 rule,
-                 endpoint,
-                 reason,
-             }| EmitError::Unsupported {
-                rule,
-                endpoint,
-                reason,
-            },
-        )?;
+        let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks)?;
         let context = context(routes, ctx, &layout);
         let mut templates = Templates::with_overrides(TEMPLATES, ctx.templates_dir.as_deref())?;
         // For user templates that build their own lines: a value as one nginx token, and
@@ -273,11 +255,9 @@ impl Emitter for NginxEmitter {
             if ctx.enforce_methods || ctx.monitor_log.is_some() {
                 // nginx allows neither `add_header` nor a conditional `access_log` in an
                 // `if` at server level.
-                return Err(EmitError::Unsupported {
-                    rule: String::new(),
-                    endpoint: String::new(),
-                    reason: "the server layout supports neither --methods nor --mode monitor; use the location layout".to_owned(),
-                });
+                return Err(EmitError::unsupported(
+                    "the server layout supports neither --methods nor --mode monitor; use the location layout",
+                ));
             }
             let server = templates.render("nginx/server.conf", &context)?;
             files.push(OutputFile::new(

@@ -16,10 +16,9 @@ pub(crate) fn nginx_t(output: &Output, ctx: &EmitContext) -> Result<(), EmitErro
     let scratch = tempfile::tempdir()
         .map_err(|e| validator(format!("cannot create a scratch directory: {e}")))?;
     let dir = scratch.path();
-    for file in &output.files {
-        std::fs::write(dir.join(&file.name), &file.contents)
-            .map_err(|e| validator(e.to_string()))?;
-    }
+    output
+        .write_into(dir)
+        .map_err(|e| validator(e.to_string()))?;
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, scratch_config(dir)).map_err(|e| validator(e.to_string()))?;
     let result = Command::new(&program)
@@ -67,14 +66,7 @@ fn scratch_config(dir: &Path) -> String {
 
 /// `nginx` on `PATH`, else Debian's and the upstream default locations.
 pub fn find_nginx() -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join("nginx"));
-    on_path
-        .chain(["/usr/sbin/nginx", "/usr/local/nginx/sbin/nginx"].map(PathBuf::from))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("nginx"))
+    routewall_core::find_program("nginx", &["/usr/sbin/nginx", "/usr/local/nginx/sbin/nginx"])
 }
 
 /// Runs `nginx -t -c CONF` on the user's whole configuration as it will be once `staged`

@@ -27,7 +27,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use routewall_allowlist::{DefinitionStyle, Group, Table, Untranslatable, pattern};
+use routewall_allowlist::{DefinitionStyle, Group, Table, pattern};
 use routewall_core::{EmitContext, EmitError, Emitter, Output, OutputFile, RouteTable, Templates};
 use serde::Serialize;
 
@@ -94,14 +94,6 @@ struct Counts {
     regexes: usize,
 }
 
-fn unsupported(reason: impl Into<String>) -> EmitError {
-    EmitError::Unsupported {
-        rule: String::new(),
-        endpoint: String::new(),
-        reason: reason.into(),
-    }
-}
-
 impl Emitter for HaproxyEmitter {
     fn name(&self) -> &str {
         "haproxy"
@@ -113,7 +105,7 @@ impl Emitter for HaproxyEmitter {
 
     fn emit(&self, routes: &RouteTable, ctx: &EmitContext) -> Result<Output, EmitError> {
         if ctx.monitor_log.is_some() {
-            return Err(unsupported(
+            return Err(EmitError::unsupported(
                 "the haproxy target has no monitor mode yet (leave out --mode monitor)",
             ));
         }
@@ -124,17 +116,6 @@ impl Emitter for HaproxyEmitter {
             ctx.enforce_methods,
             ctx.code_checks,
             DefinitionStyle::Named,
-        )
-        .map_err(
-            |Untranslatable {
-                 rule,
-                 endpoint,
-                 reason,
-             }| EmitError::Unsupported {
-                rule,
-                endpoint,
-                reason,
-            },
         )?;
         if layout
             .joins
@@ -142,7 +123,7 @@ impl Emitter for HaproxyEmitter {
             .flat_map(|j| &j.parts)
             .any(|p| p.domain.is_some())
         {
-            return Err(unsupported(
+            return Err(EmitError::unsupported(
                 "some routes answer on some hosts only, and the haproxy target does not check hosts yet",
             ));
         }
@@ -184,7 +165,8 @@ impl Emitter for HaproxyEmitter {
         }
         let index = |name: &str| tables.iter().position(|t| t.name == name);
         let table = |name: String| {
-            index(&name).ok_or_else(|| unsupported(format!("no table `{name}` in the layout")))
+            index(&name)
+                .ok_or_else(|| EmitError::unsupported(format!("no table `{name}` in the layout")))
         };
         let methods = layout
             .methods
@@ -322,11 +304,11 @@ fn pattern_file_line(path: &str) -> bool {
 /// A path as one single-quoted HAProxy word (no escapes or variables inside single quotes),
 /// or an error for the paths that cannot be one.
 fn quoted_path(path: &Path) -> Result<String, EmitError> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| unsupported(format!("the output path {} is not UTF-8", path.display())))?;
+    let text = path.to_str().ok_or_else(|| {
+        EmitError::unsupported(format!("the output path {} is not UTF-8", path.display()))
+    })?;
     if text.contains('\'') || text.chars().any(char::is_control) {
-        return Err(unsupported(format!(
+        return Err(EmitError::unsupported(format!(
             "the output path `{}` holds a quote or a control character",
             text.escape_debug()
         )));
@@ -341,12 +323,7 @@ fn comment(text: &str) -> String {
 
 /// `haproxy` on `PATH`, else Debian's `/usr/sbin/haproxy` (not on a user's `PATH`).
 pub fn find_haproxy() -> PathBuf {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("haproxy"))
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/haproxy"))
+    routewall_core::find_program("haproxy", &["/usr/sbin/haproxy"])
 }
 
 /// Runs `haproxy -c` on a scratch configuration whose backend holds the generated lines,
@@ -360,14 +337,13 @@ fn haproxy_check(output: &Output, ctx: &EmitContext) -> Result<(), EmitError> {
     let scratch = tempfile::tempdir()
         .map_err(|e| validator(format!("cannot create a scratch directory: {e}")))?;
     let dir = scratch.path();
-    let mut backend = String::new();
-    for file in &output.files {
-        std::fs::write(dir.join(&file.name), &file.contents)
-            .map_err(|e| validator(e.to_string()))?;
-        if file.name == BACKEND {
-            backend = file.contents.clone();
-        }
-    }
+    output
+        .write_into(dir)
+        .map_err(|e| validator(e.to_string()))?;
+    let mut backend = output
+        .file(BACKEND)
+        .map(|f| f.contents.clone())
+        .unwrap_or_default();
     // Point the lines at the scratch copies: they name the files as `quoted_path` wrote them.
     let names = output.files.iter().map(|f| f.name.as_str());
     for name in names.filter(|n| *n != BACKEND) {
