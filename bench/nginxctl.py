@@ -21,6 +21,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # run.py --pcre-jit sets PCRE_JIT (a main-context directive: the operator's choice, not the
 # include's).
 PCRE_JIT = False
+# "location" (routewall's checks inside the app location) or "tree" (routewall's tree.conf
+# holds the server's locations; each allowing one includes pass.conf, the same
+# `return 200 "ok";` A answers with).
+LAYOUT = "location"
 CONF = """\
 {jit}worker_processes 1;
 worker_cpu_affinity 01;
@@ -37,15 +41,26 @@ http {{
 {http_include}
     server {{
         listen 127.0.0.1:{port};
-        location / {{
-{location_include}
-            return 200 "ok";
-        }}
+{locations}
     }}
 }}
 """
 
 _running = []
+
+
+def pass_file(include_dir):
+    """What each allowing location of the tree layout includes: A's own answer."""
+    return os.path.join(include_dir, "pass.conf")
+
+
+def _locations(include_dir):
+    if include_dir and LAYOUT == "tree":
+        with open(pass_file(include_dir), "w") as f:
+            f.write('return 200 "ok";\n')
+        return f"        include {include_dir}/tree.conf;"
+    include = f"            include {include_dir}/location.conf;\n" if include_dir else ""
+    return f'        location / {{\n{include}            return 200 "ok";\n        }}'
 
 
 def free_port():
@@ -79,7 +94,7 @@ class Nginx:
                 prefix=self.prefix,
                 port=self.port,
                 http_include=f"    include {include_dir}/http.conf;" if include_dir else "",
-                location_include=f"            include {include_dir}/location.conf;" if include_dir else "",
+                locations=_locations(include_dir),
             ))
 
     def _cmd(self, *extra):

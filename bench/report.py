@@ -58,8 +58,12 @@ def header(info):
         f"- **Command:** `{info['command']}` ({mode}: {s.rounds} round(s) of {s.seconds} s per "
         f"variant, A X A … A; `nginx -t` × {s.t_runs}; generate/import × {s.gen_runs})",
         "- **Setup:** A = nginx answering `return 200 \"ok\"` with no allowlist; X = the same "
-        "nginx with routewall's `http.conf` and `location.conf` included. One worker pinned "
-        "to CPU 0, `taskset -c 1 wrk -t1 -c32`, keep-alive, `access_log off`.",
+        + ("nginx with routewall's tree layout: `http.conf` in `http {}`, `tree.conf` as the "
+           "server's locations, each allowing one including a file that answers the same "
+           "`return 200 \"ok\"` (`--layout tree`)."
+           if info.get("layout") == "tree" else
+           "nginx with routewall's `http.conf` and `location.conf` included (`--layout location`).")
+        + " One worker pinned to CPU 0, `taskset -c 1 wrk -t1 -c32`, keep-alive, `access_log off`.",
         "- **Ratios:** X/A, 1.00 = no cost. *req/s ratio* = X req/s ÷ mean of the two "
         "neighbouring A runs; *CPU ratio* = A µs/req ÷ X µs/req of nginx worker CPU "
         "(/proc utime+stime). The CPU ratio is the capacity cost and the one to trust on a "

@@ -96,6 +96,7 @@ def machine_info(s, argv):
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "pcre_jit": nginxctl.PCRE_JIT,
+        "layout": nginxctl.LAYOUT,
         "nproc": output(["nproc"]),
         "cpu": model,
         "kernel": os.uname().release,
@@ -147,8 +148,9 @@ def verified_lists(app_dir, rules):
 
 
 def routewall_summary(out_dir):
-    """The counts line routewall writes at the top of http.conf."""
-    with open(os.path.join(out_dir, "http.conf")) as f:
+    """The counts line routewall writes at the top of http.conf (tree.conf in the tree layout)."""
+    name = "tree.conf" if nginxctl.LAYOUT == "tree" else "http.conf"
+    with open(os.path.join(out_dir, name)) as f:
         for line in f:
             if "rules ->" in line:
                 return line.split("->", 1)[1].strip().rstrip(".")
@@ -187,8 +189,12 @@ def bench_size(n, s, workdir, routewall, per_class):
 
     log(f"N={n}: timing routewall generate vs import")
     out_dir = os.path.join(app_dir, "out")
+    layout_args = []
+    if nginxctl.LAYOUT == "tree":
+        layout_args = ["--layout", "tree", "--pass", nginxctl.pass_file(out_dir)]
     res["gen"], gen_stderr = timing.generation(routewall, VENV, nginxctl.NGINX, app_dir,
-                                               out_dir, s.gen_runs, s.validated_runs)
+                                               out_dir, s.gen_runs, s.validated_runs,
+                                               layout_args)
     res["summary"] = routewall_summary(out_dir)
 
     a, x = nginxctl.Nginx("A", app_dir), nginxctl.Nginx("X", app_dir, out_dir)
@@ -235,6 +241,8 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="X runs per block (development)")
     p.add_argument("--seconds", type=int, help="seconds per wrk run (development)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (apps, configs)")
+    p.add_argument("--layout", choices=["tree", "location"], default="tree",
+                   help="routewall's nginx layout to measure (default: tree, the fast one)")
     p.add_argument("--pcre-jit", action="store_true",
                    help="run both nginx instances with `pcre_jit on;` (main context)")
     p.add_argument("--binary", help="routewall binary to measure (default: target/release/routewall;"
@@ -248,6 +256,7 @@ def main(argv):
     if args.binary:
         ROUTEWALL = os.path.abspath(args.binary)
     nginxctl.PCRE_JIT = args.pcre_jit
+    nginxctl.LAYOUT = args.layout
     s = settings(args)
     ensure_prerequisites()
     signal.signal(signal.SIGTERM, on_sigterm)

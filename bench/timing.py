@@ -32,13 +32,13 @@ def run_timed(cmd, cwd, into, timeout=600):
     return r
 
 
-def generation(routewall, venv, nginx, app_dir, out_dir, runs, validated_runs):
+def generation(routewall, venv, nginx, app_dir, out_dir, runs, validated_runs, layout_args=()):
     """Median-ready samples of: import+iterate with the venv python, routewall generate
     --no-validate, and routewall generate with its nginx -t. Returns (times, stderr of the
     last validated generate, for warnings)."""
     python = f"{venv}/bin/python"
     base = [routewall, "generate", "--source", "flask", "--app", "app", "--target", "nginx",
-            "--output", out_dir, "--venv", venv]
+            "--output", out_dir, "--venv", venv, *layout_args]
     commands = {
         "import": [python, "-c", IMPORT_SNIPPET],
         "generate": base + ["--no-validate"],

@@ -93,7 +93,8 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) target: String,
     /// Directory to write into; created if missing. For nginx: http.conf, location.conf,
-    /// routes.json (and server.conf with --layout server).
+    /// routes.json (server.conf too with --layout server; http.conf, tree.conf and
+    /// routes.json with --layout tree).
     /// Files are replaced atomically, and only after the whole output passed validation.
     #[arg(long, short, value_name = "DIR")]
     pub(crate) output: PathBuf,
@@ -120,9 +121,20 @@ pub(crate) struct GenerateArgs {
     /// `location` (default): the check goes first in each location that passes requests
     /// to the app. `server`: also write server.conf, one line at the top of the server block
     /// as the seed tool had it; the paths of the server's own nginx locations (static files,
-    /// ACME, error pages) are then read from --nginx-conf and let through.
+    /// ACME, error pages) are then read from --nginx-conf and let through. `tree`: write
+    /// tree.conf, the server's locations themselves (one per exact path, one per prefix
+    /// group), each allowing one including --pass; the fastest at thousands of routes.
     #[arg(long, value_enum, default_value_t = LayoutArg::Location)]
     pub(crate) layout: LayoutArg,
+    /// With --layout tree: the file (absolute path) each location that lets a request
+    /// through includes, holding what the app's location held (`proxy_pass` and friends).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pass: Option<PathBuf>,
+    /// With --layout tree (repeatable): a path prefix your own nginx location serves
+    /// (`/static/`); the app's routes under it are left out of tree.conf, whose locations
+    /// would collide with yours.
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) nginx_serves: Vec<String>,
     /// `enforce` refuses what the app does not route; `monitor` lets everything through and
     /// logs each request enforce mode would refuse (to --monitor-log), for a first rollout.
     #[arg(long, value_enum, default_value_t = Mode::Enforce)]
@@ -203,6 +215,8 @@ pub(crate) enum LayoutArg {
     Location,
     /// At the top of the server block.
     Server,
+    /// The server's locations, written by routewall.
+    Tree,
 }
 
 /// See `--converter-checks`.

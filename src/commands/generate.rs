@@ -98,10 +98,23 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
             (args.reload, "--reload"),
             (args.nginx_conf.is_some(), "--nginx-conf"),
             (args.layout == LayoutArg::Server, "--layout server"),
+            (args.layout == LayoutArg::Tree, "--layout tree"),
         ];
         if let Some((_, flag)) = nginx_only.iter().find(|(set, _)| *set) {
             anyhow::bail!("{flag} applies to --target nginx only");
         }
+    }
+    match (args.layout, &args.pass) {
+        (LayoutArg::Tree, None) => anyhow::bail!(
+            "--layout tree needs --pass FILE: the file each allowing location includes (proxy_pass ...)"
+        ),
+        (LayoutArg::Location | LayoutArg::Server, Some(_)) => {
+            anyhow::bail!("--pass applies to --layout tree only")
+        }
+        _ => {}
+    }
+    if args.layout != LayoutArg::Tree && !args.nginx_serves.is_empty() {
+        anyhow::bail!("--nginx-serves applies to --layout tree only");
     }
     let mut table = super::load_routes(registry, &args.source)?;
     if args.layout == LayoutArg::Server {
@@ -112,6 +125,8 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
         .with_methods(args.methods)
         .with_templates_dir(args.templates.clone())
         .with_server_include(args.layout == LayoutArg::Server)
+        .with_pass_include(args.pass.clone())
+        .with_served_prefixes(args.nginx_serves.clone())
         .with_code_checks(match args.converter_checks {
             CodeChecksArg::Allow => CodeChecks::Allow,
             CodeChecksArg::Deny => CodeChecks::Deny,

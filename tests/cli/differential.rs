@@ -16,6 +16,24 @@ fn probe(dir: &Path, app: &str, methods: bool) -> Value {
     run_probe(dir, app, &venv(), &[], flags, out.path())
 }
 
+/// [`probe`] with the tree layout (`--layout tree`).
+fn probe_tree(dir: &Path, app: &str) -> Value {
+    let pass = crate::support::tree_pass();
+    let pass_file = pass.path().join("pass.conf");
+    let out = generate_with(
+        dir,
+        app,
+        &[
+            "--layout",
+            "tree",
+            "--pass",
+            pass_file.to_str().expect("utf-8"),
+        ],
+    );
+    let nginx = Nginx::with_tree(out.path());
+    probe_port(dir, app, &venv(), &[], &[], nginx.port)
+}
+
 /// `probe.py` with `venv`'s Python and extra environment, against nginx serving `out`.
 fn run_probe(
     dir: &Path,
@@ -135,6 +153,10 @@ fn assert_exact(dir: &Path, app: &str, label: &str) {
     check(&probe(dir, app, false), label);
 }
 
+fn assert_tree_exact(dir: &Path, app: &str, label: &str) {
+    check(&probe_tree(dir, app), &format!("{label} --layout tree"));
+}
+
 fn assert_exact_with_methods(dir: &Path, app: &str, label: &str) {
     check(&probe(dir, app, true), &format!("{label} --methods"));
 }
@@ -247,12 +269,37 @@ fn methods_factory_app_is_exact() {
 /// The real applications of `tests/realapps/apps.json` (installed from PyPI into
 /// `.venv-realapps` by `scripts/setup.sh`), each read by `routewall generate --venv`.
 fn assert_real_app_exact(name: &str, methods: bool) {
-    assert_real_app_exact_behind(name, methods, None);
+    assert_real_app_exact_behind(name, methods, Server::Nginx);
 }
 
-/// [`assert_real_app_exact`] behind nginx, or behind HAProxy with the HAProxy plugin's
-/// library.
-fn assert_real_app_exact_behind(name: &str, methods: bool, haproxy: Option<&Path>) {
+/// What serves a real app's allowlist in [`assert_real_app_exact_behind`].
+#[derive(Clone, Copy)]
+enum Server<'a> {
+    /// nginx, the default (location) layout.
+    Nginx,
+    /// nginx, `--layout tree`.
+    NginxTree,
+    /// HAProxy, with the HAProxy plugin's library.
+    Haproxy(&'a Path),
+}
+
+/// [`assert_real_app_exact`] behind the given server.
+fn assert_real_app_exact_behind(name: &str, methods: bool, server: Server<'_>) {
+    let haproxy = match server {
+        Server::Haproxy(library) => Some(library),
+        _ => None,
+    };
+    let pass = crate::support::tree_pass();
+    let pass_file = pass.path().join("pass.conf");
+    let tree_flags: &[&str] = match server {
+        Server::NginxTree => &[
+            "--layout",
+            "tree",
+            "--pass",
+            pass_file.to_str().expect("utf-8"),
+        ],
+        _ => &[],
+    };
     let flags: &[&str] = if methods { &["--methods"] } else { &[] };
     let apps: Value = serde_json::from_slice(
         &std::fs::read(repo().join("tests/realapps/apps.json")).expect("apps.json"),
@@ -297,6 +344,7 @@ fn assert_real_app_exact_behind(name: &str, methods: bool, haproxy: Option<&Path
         .arg("--output")
         .arg(out.path())
         .args(flags)
+        .args(tree_flags)
         .current_dir(&dir)
         .env_remove("VIRTUAL_ENV")
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -318,15 +366,23 @@ fn assert_real_app_exact_behind(name: &str, methods: bool, haproxy: Option<&Path
     );
     let label = format!(
         "{name} ({rules} rules){}{}",
-        if haproxy.is_some() { " (haproxy)" } else { "" },
+        match server {
+            Server::Nginx => "",
+            Server::NginxTree => " --layout tree",
+            Server::Haproxy(_) => " (haproxy)",
+        },
         if methods { " --methods" } else { "" }
     );
-    let report = match haproxy {
-        Some(_) => {
+    let report = match server {
+        Server::Haproxy(_) => {
             let server = crate::support::Haproxy::with_allowlist(out.path());
             probe_port(&dir, spec, &venv, &env, flags, server.port)
         }
-        None => run_probe(&dir, spec, &venv, &env, flags, out.path()),
+        Server::NginxTree => {
+            let server = Nginx::with_tree(out.path());
+            probe_port(&dir, spec, &venv, &env, flags, server.port)
+        }
+        Server::Nginx => run_probe(&dir, spec, &venv, &env, flags, out.path()),
     };
     check(&report, &label);
 }
@@ -334,7 +390,7 @@ fn assert_real_app_exact_behind(name: &str, methods: bool, haproxy: Option<&Path
 #[test]
 fn real_app_mlflow_server_is_exact_behind_haproxy() {
     let library = crate::plugins::plugin_library("routewall-haproxy-target");
-    assert_real_app_exact_behind("mlflow-server", false, Some(&library));
+    assert_real_app_exact_behind("mlflow-server", false, Server::Haproxy(&library));
 }
 
 #[test]
@@ -370,5 +426,38 @@ fn real_app_beets_web_methods_are_exact() {
 #[test]
 fn real_app_canaille_is_exact_behind_haproxy_with_methods() {
     let library = crate::plugins::plugin_library("routewall-haproxy-target");
-    assert_real_app_exact_behind("canaille", true, Some(&library));
+    assert_real_app_exact_behind("canaille", true, Server::Haproxy(&library));
+}
+
+#[test]
+fn tree_layout_basic_app_is_exact() {
+    assert_tree_exact(&app_dir("basic"), "app", "basic");
+}
+
+#[test]
+fn tree_layout_hostile_rule_text_is_exact() {
+    assert_tree_exact(&app_dir("special"), "app", "special");
+    assert_tree_exact(&app_dir("special"), "rootword:app", "special rootword:app");
+}
+
+#[test]
+fn tree_layout_validating_and_factory_apps_are_exact() {
+    assert_tree_exact(&app_dir("validating"), "app", "validating");
+    assert_tree_exact(
+        &app_dir("factory"),
+        "app:create_app()",
+        "factory app:create_app()",
+    );
+}
+
+#[test]
+fn tree_layout_large_app_is_exact() {
+    assert_tree_exact(&app_dir("large"), "app", "large (332 rules)");
+}
+
+#[test]
+fn tree_layout_real_apps_are_exact() {
+    for name in ["mlflow-server", "canaille", "beets-web"] {
+        assert_real_app_exact_behind(name, false, Server::NginxTree);
+    }
 }

@@ -13,3 +13,4 @@ mod hostile;
 mod openapi;
 mod plugins;
 mod support;
+mod tree;

@@ -161,6 +161,25 @@ impl Nginx {
     }
 }
 
+/// The tree layout's pass file for tests: what the location layout's test server answers.
+pub(crate) fn tree_pass() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pass.conf"), "return 200 \"passed\\n\";\n").expect("write");
+    dir
+}
+
+impl Nginx {
+    /// nginx whose server is the tree layout in `out` (generated with `--pass` naming a
+    /// file from [`tree_pass`]).
+    pub(crate) fn with_tree(out: &Path) -> Nginx {
+        let o = out.display();
+        Nginx::start(
+            &format!("    include {o}/http.conf;"),
+            &format!("        include {o}/tree.conf;"),
+        )
+    }
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.child.kill();

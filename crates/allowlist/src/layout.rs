@@ -15,6 +15,8 @@ use routewall_core::{CodeChecks, DomainBinding, Route, RouteTable, Segment};
 
 use crate::pattern::{self, DefinitionStyle, Definitions, Fragment, Untranslatable};
 
+pub mod tree;
+
 /// nginx rejects a directive parameter over 4094 bytes; keep well below it.
 pub const MAX_REGEX_BYTES: usize = 4000;
 
@@ -134,6 +136,8 @@ struct Candidate {
     domain: Option<usize>,
     /// The rule does not merge slashes (see [`Part::single_slashes`]).
     single_slashes: bool,
+    /// Index of the route in the table (for error messages).
+    route: usize,
 }
 
 impl Candidate {
@@ -184,13 +188,56 @@ fn build_inner(
     code_checks: CodeChecks,
     style: DefinitionStyle,
 ) -> Result<Layout, (String, String, String)> {
+    let Collected {
+        mut layout,
+        candidates,
+        defs,
+    } = collect(table, code_checks, style)?;
+    if !methods {
+        push_table(&mut layout, "path", candidates.iter().collect(), &defs);
+        return Ok(layout);
+    }
+    layout.methods = candidates
+        .iter()
+        .flat_map(|c| c.methods.iter().flatten().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for (i, method) in layout.methods.clone().iter().enumerate() {
+        let ok = candidates.iter().filter(|c| c.accepts(method)).collect();
+        push_table(&mut layout, &format!("ok_{i}"), ok, &defs);
+        let known = candidates
+            .iter()
+            .filter(|c| c.kind == Kind::Own && c.accepts(method))
+            .collect();
+        push_table(&mut layout, &format!("known_{i}"), known, &defs);
+    }
+    let any_method = candidates.iter().filter(|c| c.methods.is_none()).collect();
+    push_table(&mut layout, "ok_other", any_method, &defs);
+    Ok(layout)
+}
+
+/// What every layout starts from: each route's variants with what decides where they go,
+/// plus the notes (skipped routes, warnings, extras, domain patterns) in a [`Layout`]
+/// without tables.
+struct Collected {
+    layout: Layout,
+    candidates: Vec<Candidate>,
+    defs: Definitions,
+}
+
+fn collect(
+    table: &RouteTable,
+    code_checks: CodeChecks,
+    style: DefinitionStyle,
+) -> Result<Collected, (String, String, String)> {
     let mut layout = Layout::default();
     let mut defs = Definitions::default();
     defs.style = style;
     let mut candidates = Vec::new();
     let mut domain_index: BTreeMap<String, usize> = BTreeMap::new();
 
-    for route in &table.routes {
+    for (route_index, route) in table.routes.iter().enumerate() {
         if let Some(reason) = dead_reason(table, route) {
             layout.skipped.push(format!(
                 "{} ({}): {reason}",
@@ -297,6 +344,7 @@ fn build_inner(
                 methods: route_methods.clone(),
                 domain,
                 single_slashes: !route.merge_slashes && route.origin.is_none(),
+                route: route_index,
             });
         }
     }
@@ -304,28 +352,11 @@ fn build_inner(
     let mut domains: Vec<(usize, String)> = domain_index.into_iter().map(|(r, i)| (i, r)).collect();
     domains.sort();
     layout.domains = domains.into_iter().map(|(_, regex)| regex).collect();
-    if !methods {
-        push_table(&mut layout, "path", candidates.iter().collect(), &defs);
-        return Ok(layout);
-    }
-    layout.methods = candidates
-        .iter()
-        .flat_map(|c| c.methods.iter().flatten().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    for (i, method) in layout.methods.clone().iter().enumerate() {
-        let ok = candidates.iter().filter(|c| c.accepts(method)).collect();
-        push_table(&mut layout, &format!("ok_{i}"), ok, &defs);
-        let known = candidates
-            .iter()
-            .filter(|c| c.kind == Kind::Own && c.accepts(method))
-            .collect();
-        push_table(&mut layout, &format!("known_{i}"), known, &defs);
-    }
-    let any_method = candidates.iter().filter(|c| c.methods.is_none()).collect();
-    push_table(&mut layout, "ok_other", any_method, &defs);
-    Ok(layout)
+    Ok(Collected {
+        layout,
+        candidates,
+        defs,
+    })
 }
 
 /// Adds the table `name` of `members`: one table when none of them needs more than its
@@ -471,14 +502,16 @@ fn table_of<'a>(
                 continue;
             }
         }
-        match variant.placement() {
+        match variant.placement(true) {
             Placement::Fallback => fallback.push(variant.clone()),
             Placement::Group(key) => groups.entry(key).or_default().push(variant.clone()),
             Placement::Everywhere => everywhere.push(variant.clone()),
         }
     }
     for (key, members) in groups {
-        table.groups.insert(key, group_of(members, 1, defs));
+        table
+            .groups
+            .insert(key, group_of(members, 1, defs, true, None));
     }
     table.fallback = regexes(fallback, defs);
     table.everywhere = regexes(everywhere, defs);
@@ -486,8 +519,15 @@ fn table_of<'a>(
 }
 
 /// Splits a big group by its routes' literal segment number `depth` (0-based), and its big
-/// children further down.
-fn group_of(members: Vec<Variant>, depth: usize, defs: &Definitions) -> Group {
+/// children further down. With a `budget`, a child's key plus its `/` must fit in it (the
+/// bytes a location name has left), else its routes stay with the group.
+fn group_of(
+    members: Vec<Variant>,
+    depth: usize,
+    defs: &Definitions,
+    fold: bool,
+    budget: Option<usize>,
+) -> Group {
     if members.len() <= SPLIT_ABOVE {
         return Group {
             children: BTreeMap::new(),
@@ -497,7 +537,10 @@ fn group_of(members: Vec<Variant>, depth: usize, defs: &Definitions) -> Group {
     let mut children: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
     let mut rest = Vec::new();
     for variant in members {
-        match variant.segment_key(depth) {
+        let key = variant
+            .segment_key(depth, fold)
+            .filter(|key| budget.is_none_or(|b| key.len() < b));
+        match key {
             Some(key) => children.entry(key).or_default().push(variant),
             None => rest.push(variant),
         }
@@ -505,7 +548,10 @@ fn group_of(members: Vec<Variant>, depth: usize, defs: &Definitions) -> Group {
     Group {
         children: children
             .into_iter()
-            .map(|(k, v)| (k, group_of(v, depth + 1, defs)))
+            .map(|(k, v)| {
+                let left = budget.map(|b| b - k.len() - 1);
+                (k, group_of(v, depth + 1, defs, fold, left))
+            })
             .collect(),
         rest: regexes(rest, defs),
     }
@@ -529,11 +575,19 @@ fn hashable(path: &str) -> bool {
     !path.bytes().any(|b| b == b'$' || b < 0x20 || b == 0x7f) && path.len() < 1024
 }
 
+fn fold_if(key: &str, fold: bool) -> String {
+    if fold {
+        key.to_ascii_lowercase()
+    } else {
+        key.to_owned()
+    }
+}
+
 impl Variant {
-    /// The lowercased literal text of segment `depth` (0-based), when the variant has a
-    /// segment after it (so that a matching URI has a `/` after it for nginx to cut at) and
-    /// none of the segments up to it crosses a `/`.
-    fn segment_key(&self, depth: usize) -> Option<String> {
+    /// The literal text of segment `depth` (0-based), ASCII-lowercased when `fold`, when
+    /// the variant has a segment after it (so that a matching URI has a `/` after it for
+    /// nginx to cut at) and none of the segments up to it crosses a `/`.
+    fn segment_key(&self, depth: usize, fold: bool) -> Option<String> {
         if self.tokens.len() <= depth + 1 || self.tokens[..=depth].iter().any(|t| t.crosses) {
             return None;
         }
@@ -541,7 +595,7 @@ impl Variant {
             .literal
             .as_deref()?
             .trim_start_matches('/');
-        (!key.is_empty() && hashable(key)).then(|| key.to_ascii_lowercase())
+        (!key.is_empty() && hashable(key)).then(|| fold_if(key, fold))
     }
 
     fn static_path(&self) -> Option<String> {
@@ -552,7 +606,8 @@ impl Variant {
             .map(|parts| parts.concat())
     }
 
-    fn placement(&self) -> Placement {
+    /// Where the variant can match; group keys ASCII-lowercased when `fold`.
+    fn placement(&self, fold: bool) -> Placement {
         match self.tokens.as_slice() {
             [first, _second, ..] => match &first.literal {
                 Some(text) => {
@@ -560,7 +615,7 @@ impl Variant {
                     if key.is_empty() || !hashable(key) {
                         Placement::Fallback
                     } else {
-                        Placement::Group(key.to_ascii_lowercase())
+                        Placement::Group(fold_if(key, fold))
                     }
                 }
                 None => Placement::Everywhere,

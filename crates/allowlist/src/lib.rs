@@ -34,6 +34,7 @@
 mod layout;
 pub mod pattern;
 
+pub use layout::tree::{self, Node, Regex, Tree, build_tree};
 pub use layout::{Group, Join, Layout, MAX_REGEX_BYTES, Part, Table, build, build_with};
 pub use pattern::DefinitionStyle;
 

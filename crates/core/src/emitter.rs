@@ -57,6 +57,14 @@ pub struct EmitContext {
     /// The absolute directory the files will be written to, for output that names its own
     /// files (HAProxy's pattern files); `None` when unknown (a dry run to stdout).
     pub output_dir: Option<PathBuf>,
+    /// The tree layout, for emitters that have one (nginx): instead of a check inside the
+    /// user's own locations, write the server's locations themselves, each location that
+    /// lets requests through including this file (the app's `proxy_pass` and friends).
+    /// `None`: the default layout.
+    pub pass_include: Option<PathBuf>,
+    /// With the tree layout: path prefixes the server's own locations serve (`/static/`);
+    /// the routes under them are left out, as their locations would collide.
+    pub served_prefixes: Vec<String>,
 }
 
 /// What an emitter does with a route whose converters check values in code
@@ -108,6 +116,20 @@ impl EmitContext {
         self
     }
 
+    /// Asks for the tree layout, with `pass` included where requests pass (builder style).
+    #[must_use]
+    pub fn with_pass_include(mut self, pass: Option<PathBuf>) -> Self {
+        self.pass_include = pass;
+        self
+    }
+
+    /// Sets the prefixes the server serves itself, for the tree layout (builder style).
+    #[must_use]
+    pub fn with_served_prefixes(mut self, prefixes: Vec<String>) -> Self {
+        self.served_prefixes = prefixes;
+        self
+    }
+
     /// Sets the directory of user templates (builder style).
     #[must_use]
     pub fn with_templates_dir(mut self, dir: Option<PathBuf>) -> Self {
@@ -154,6 +176,8 @@ impl Default for EmitContext {
             templates_dir: None,
             server_include: false,
             output_dir: None,
+            pass_include: None,
+            served_prefixes: Vec::new(),
         }
     }
 }

@@ -35,6 +35,7 @@
 
 pub mod conf;
 mod quote;
+mod tree;
 mod validate;
 
 pub use validate::{find_nginx, nginx_reload, nginx_t_in_place};
@@ -56,6 +57,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "nginx/server.conf",
         include_str!("../templates/server.conf"),
+    ),
+    ("nginx/tree.conf", include_str!("../templates/tree.conf")),
+    (
+        "nginx/tree-http.conf",
+        include_str!("../templates/tree-http.conf"),
     ),
 ];
 
@@ -116,7 +122,7 @@ struct Context<'a> {
 }
 
 #[derive(Serialize)]
-struct Counts {
+pub(crate) struct Counts {
     routes: usize,
     statics: usize,
     groups: usize,
@@ -224,8 +230,6 @@ impl Emitter for NginxEmitter {
                 )));
             }
         }
-        let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks)?;
-        let context = context(routes, ctx, &layout);
         let mut templates = Templates::with_overrides(TEMPLATES, ctx.templates_dir.as_deref())?;
         // For user templates that build their own lines: a value as one nginx token, and
         // text safe inside a `#` comment.
@@ -241,6 +245,11 @@ impl Emitter for NginxEmitter {
                 Ok(tera::Value::String(quote::comment(&text_of(value))))
             },
         );
+        if let Some(pass) = &ctx.pass_include {
+            return tree::emit(routes, ctx, pass, &templates);
+        }
+        let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks)?;
+        let context = context(routes, ctx, &layout);
         let http = templates.render("nginx/http.conf", &context)?;
         let location = templates.render("nginx/location.conf", &context)?;
         let mut files = vec![
@@ -554,7 +563,7 @@ fn literal_key(key: &str) -> String {
     quote::token(&format!("\\{key}"))
 }
 
-fn blocked_query(keys: &[String]) -> Option<String> {
+pub(crate) fn blocked_query(keys: &[String]) -> Option<String> {
     if keys.is_empty() {
         return None;
     }

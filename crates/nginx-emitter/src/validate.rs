@@ -19,6 +19,20 @@ pub(crate) fn nginx_t(output: &Output, ctx: &EmitContext) -> Result<(), EmitErro
     output
         .write_into(dir)
         .map_err(|e| validator(e.to_string()))?;
+    if let Some(pass) = &ctx.pass_include {
+        // The scratch test checks the output, not the operator's pass file: that one may
+        // name upstreams only their own configuration defines (--nginx-conf tests the
+        // whole). So tree.conf includes a scratch stand-in here.
+        let tree = dir.join("tree.conf");
+        let stand_in = dir.join("pass.conf");
+        std::fs::write(&stand_in, "return 204;\n").map_err(|e| validator(e.to_string()))?;
+        let text = std::fs::read_to_string(&tree).map_err(|e| validator(e.to_string()))?;
+        let swapped = text.replace(
+            &format!("include {};", crate::tree::pass_token(pass)),
+            &format!("include {};", crate::tree::pass_token(&stand_in)),
+        );
+        std::fs::write(&tree, swapped).map_err(|e| validator(e.to_string()))?;
+    }
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, scratch_config(dir)).map_err(|e| validator(e.to_string()))?;
     let result = Command::new(&program)
@@ -59,8 +73,16 @@ fn scratch_config(dir: &Path) -> String {
     } else {
         String::new()
     };
+    // tree.conf, in the tree layout, holds the whole server's locations.
+    let app_server = if dir.join("tree.conf").exists() {
+        format!("        include {d}/tree.conf;\n")
+    } else {
+        format!(
+            "        location / {{\n            include {d}/location.conf;\n            return 204;\n        }}\n"
+        )
+    };
     format!(
-        "pid {d}/nginx.pid;\nevents {{}}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {d}/http.conf;\n    server {{\n        listen 127.0.0.1:9;\n        location / {{\n            include {d}/location.conf;\n            return 204;\n        }}\n    }}\n{server}}}\n"
+        "pid {d}/nginx.pid;\nevents {{}}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {d}/http.conf;\n    server {{\n        listen 127.0.0.1:9;\n{app_server}    }}\n{server}}}\n"
     )
 }
 

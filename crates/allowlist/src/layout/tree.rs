@@ -1,0 +1,438 @@
+//! The allowlist as a tree of server locations, for servers that pick a location by prefix
+//! and then try regexes (nginx): every exact path is a location of its own, every group of
+//! dynamic routes a prefix location holding its regexes.
+//!
+//! Why (measured in `shared/nginx-bench.md` and `bench/`): nginx looks every request's
+//! location up in its prefix tree anyway, so exact paths cost nothing extra there, and a
+//! dynamic path meets only the regexes of its own prefix. The map layout ([`super::build`])
+//! answers the same question with variables evaluated inside the user's location: five to
+//! ten hash lookups and two to four regex runs per request, which at 10,000 routes costs a
+//! quarter of nginx's cheapest request.
+//!
+//! Unlike the map layout, the tree's keys are case-sensitive, as nginx's locations are.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use routewall_core::{CodeChecks, RouteTable};
+
+use super::{Collected, Placement, Variant, collect, group_of, hashable, regexes};
+use crate::Untranslatable;
+use crate::pattern::{DefinitionStyle, Definitions};
+
+/// The longest location name nginx's location tree holds: a node keeps its name's length
+/// in one byte, and a longer exact or prefix name is silently never matched (nor are the
+/// names that share a node with it; nginx 1.22, probed).
+pub const MAX_LOCATION_BYTES: usize = 255;
+
+/// Text that can be a location name as it is.
+fn location_name(path: &str) -> bool {
+    hashable(path) && path.len() <= MAX_LOCATION_BYTES
+}
+
+/// The allowlist as locations: exact paths, prefix groups, and regexes for the rest.
+#[derive(Debug, Default)]
+pub struct Tree {
+    /// Exact paths (`location = PATH`), allowed whatever the raw path's slashes.
+    pub statics: BTreeSet<String>,
+    /// Prefix groups by first segment (`location ^~ /KEY/`), sorted by prefix.
+    pub groups: Vec<Node>,
+    /// Regexes for paths under no group prefix, tried in order at the top level.
+    pub top: Vec<Regex>,
+    /// Routes left out on purpose, with the reason.
+    pub skipped: Vec<String>,
+    /// Things the user should know about (over-approximations).
+    pub warnings: Vec<String>,
+    /// Routes the operator added, as `PATH (from ORIGIN)`.
+    pub extras: Vec<String>,
+}
+
+/// A prefix location and what it holds.
+#[derive(Debug, Default)]
+pub struct Node {
+    /// The location's prefix, ending in `/`: `/api/`, `/api/v1/`.
+    pub prefix: String,
+    /// Longer prefixes inside this one, for big groups. nginx tries a child's regexes
+    /// first and, when they all miss, goes on with this node's (children are plain
+    /// prefix locations; only a group at the top stops nginx from trying the top-level
+    /// regexes).
+    pub children: Vec<Node>,
+    /// The regexes tried here, in order; routes that need single slashes come last.
+    pub regexes: Vec<Regex>,
+}
+
+/// One regex location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Regex {
+    /// Anchored, over the decoded path.
+    pub regex: String,
+    /// The routes behind it do not merge slashes: the raw path must also hold no empty
+    /// segment (see [`crate::Part::single_slashes`]).
+    pub single_slashes: bool,
+}
+
+impl Tree {
+    /// Every regex location the tree holds.
+    pub fn regex_count(&self) -> usize {
+        fn count(node: &Node) -> usize {
+            node.regexes.len() + node.children.iter().map(count).sum::<usize>()
+        }
+        self.top.len() + self.groups.iter().map(count).sum::<usize>()
+    }
+
+    /// Whether some location checks single slashes.
+    pub fn needs_single_slashes(&self) -> bool {
+        fn any(node: &Node) -> bool {
+            node.regexes.iter().any(|r| r.single_slashes) || node.children.iter().any(any)
+        }
+        self.top.iter().any(|r| r.single_slashes) || self.groups.iter().any(any)
+    }
+}
+
+/// Builds the tree, or names the first rule it cannot hold exactly: a rule that cannot be
+/// translated, or one bound to some hosts only (locations cannot ask the host; the map
+/// layout can). Methods are not looked at: any method passes.
+///
+/// `served` lists path prefixes (`/static/`) that the server's own locations serve: the
+/// routes under them are left out (their locations would collide with the operator's).
+pub fn build_tree(
+    table: &RouteTable,
+    code_checks: CodeChecks,
+    served: &[String],
+) -> Result<Tree, Untranslatable> {
+    let Collected {
+        layout,
+        candidates,
+        defs,
+    } = collect(table, code_checks, DefinitionStyle::Numbered).map_err(
+        |(rule, endpoint, reason)| Untranslatable {
+            rule,
+            endpoint,
+            reason,
+        },
+    )?;
+    if let Some(bound) = candidates.iter().find(|c| c.domain.is_some()) {
+        let route = &table.routes[bound.route];
+        return Err(Untranslatable {
+            rule: route.rule.clone(),
+            endpoint: route.endpoint.clone(),
+            reason: "it answers on some hosts only, which the tree layout cannot check; use the location layout".to_owned(),
+        });
+    }
+    let mut tree = Tree {
+        skipped: layout.skipped,
+        warnings: layout.warnings,
+        extras: layout.extras,
+        ..Tree::default()
+    };
+    let mut left_to_server = BTreeSet::new();
+    let candidates: Vec<_> = candidates
+        .into_iter()
+        .filter(|c| {
+            let Some(prefix) = served.iter().find(|p| c.variant.is_under(p)) else {
+                return true;
+            };
+            if left_to_server.insert(c.route) {
+                let route = &table.routes[c.route];
+                tree.skipped.push(format!(
+                    "{} ({}): under {}, which the server serves itself",
+                    route.rule.escape_debug(),
+                    route.endpoint.escape_debug(),
+                    prefix.escape_debug()
+                ));
+            }
+            false
+        })
+        .collect();
+    // A static path of a rule that needs single slashes goes with the regexes, behind every
+    // unconditional one: an exact location would hide a dynamic rule that allows `//x`.
+    for candidate in candidates.iter().filter(|c| !c.single_slashes) {
+        if let Some(path) = candidate.variant.static_path().filter(|p| location_name(p)) {
+            tree.statics.insert(path);
+        }
+    }
+    let remaining = |single_slashes: bool| {
+        candidates
+            .iter()
+            .filter(move |c| c.single_slashes == single_slashes)
+            .map(|c| &c.variant)
+            .filter(|v| v.static_path().is_none_or(|p| !tree.statics.contains(&p)))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let plain = Placed::of(remaining(false), false);
+    let single = Placed::of(remaining(true), true);
+
+    let keys: BTreeSet<&String> = plain.groups.keys().chain(single.groups.keys()).collect();
+    for key in keys {
+        let members = plain.groups.get(key).cloned().unwrap_or_default();
+        let prefix = format!("/{key}/");
+        let budget = MAX_LOCATION_BYTES - prefix.len();
+        let mut node = node_of(&prefix, group_of(members, 1, &defs, false, Some(budget)));
+        node.regexes.extend(plain.everywhere(&defs));
+        let own_single = single.groups.get(key).cloned().unwrap_or_default();
+        node.regexes
+            .extend(marked(regexes(own_single, &defs), true));
+        node.regexes.extend(single.everywhere(&defs));
+        tree.groups.push(node);
+    }
+    tree.top = [
+        marked(regexes(plain.fallback.clone(), &defs), false),
+        plain.everywhere(&defs),
+        marked(regexes(single.fallback.clone(), &defs), true),
+        single.everywhere(&defs),
+    ]
+    .concat();
+    Ok(tree)
+}
+
+/// Variants sorted by where a request can meet them.
+struct Placed {
+    groups: BTreeMap<String, Vec<Variant>>,
+    fallback: Vec<Variant>,
+    everywhere: Vec<Variant>,
+    single_slashes: bool,
+}
+
+impl Placed {
+    fn of(variants: Vec<Variant>, single_slashes: bool) -> Self {
+        let mut placed = Placed {
+            groups: BTreeMap::new(),
+            fallback: Vec::new(),
+            everywhere: Vec::new(),
+            single_slashes,
+        };
+        for variant in variants {
+            match variant.placement(false) {
+                Placement::Fallback => placed.fallback.push(variant),
+                // `/KEY/` must fit a location name; a longer one is matched at the top.
+                Placement::Group(key) if key.len() + 2 > MAX_LOCATION_BYTES => {
+                    placed.fallback.push(variant);
+                }
+                Placement::Group(key) => placed.groups.entry(key).or_default().push(variant),
+                Placement::Everywhere => placed.everywhere.push(variant),
+            }
+        }
+        placed
+    }
+
+    /// The routes whose first segment is a parameter: they can match under any prefix.
+    fn everywhere(&self, defs: &Definitions) -> Vec<Regex> {
+        marked(regexes(self.everywhere.clone(), defs), self.single_slashes)
+    }
+}
+
+impl Variant {
+    /// Whether every path the variant matches starts with `prefix`: its leading literal
+    /// text (followed by a `/` when a parameter segment comes next) does.
+    fn is_under(&self, prefix: &str) -> bool {
+        let mut text = String::new();
+        let mut whole = true;
+        for token in &self.tokens {
+            match &token.literal {
+                Some(literal) => text.push_str(literal),
+                None => {
+                    whole = false;
+                    break;
+                }
+            }
+        }
+        if !whole {
+            // The next token starts with its `/` (tokens are segments).
+            text.push('/');
+        }
+        text.starts_with(prefix)
+    }
+}
+
+fn marked(regexes: Vec<String>, single_slashes: bool) -> Vec<Regex> {
+    regexes
+        .into_iter()
+        .map(|regex| Regex {
+            regex,
+            single_slashes,
+        })
+        .collect()
+}
+
+fn node_of(prefix: &str, group: super::Group) -> Node {
+    Node {
+        prefix: prefix.to_owned(),
+        children: group
+            .children
+            .into_iter()
+            .map(|(key, child)| node_of(&format!("{prefix}{key}/"), child))
+            .collect(),
+        regexes: marked(group.rest, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use routewall_core::{Converter, Param, Route, Segment};
+
+    use super::*;
+
+    fn int(name: &str) -> Segment {
+        Segment::Param(Param::new(name, Converter::new("int", r"\d+")))
+    }
+
+    fn any(name: &str) -> Segment {
+        Segment::Param(Param::new(name, Converter::new("default", "[^/]+")))
+    }
+
+    #[test]
+    fn statics_are_exact_and_case_sensitive_groups_hold_the_rest() {
+        let table = RouteTable::new("flask", "app")
+            .with_route(Route::new("a", "/About", vec![Segment::text("/About")]))
+            .with_route(Route::new("b", "/about", vec![Segment::text("/about")]))
+            .with_route(Route::new(
+                "u",
+                "/Users/<int:id>",
+                vec![Segment::text("/Users/"), int("id")],
+            ))
+            .with_route(Route::new(
+                "v",
+                "/users/<int:id>",
+                vec![Segment::text("/users/"), int("id")],
+            ));
+        let tree = build_tree(&table, CodeChecks::Allow, &[]).expect("builds");
+        assert_eq!(
+            tree.statics.iter().collect::<Vec<_>>(),
+            ["/About", "/about"]
+        );
+        let prefixes: Vec<_> = tree.groups.iter().map(|g| g.prefix.as_str()).collect();
+        assert_eq!(prefixes, ["/Users/", "/users/"]);
+        assert!(tree.top.is_empty());
+    }
+
+    #[test]
+    fn parameter_first_routes_are_tried_in_every_group_and_at_the_top() {
+        let table = RouteTable::new("flask", "app")
+            .with_route(Route::new(
+                "u",
+                "/users/<int:id>",
+                vec![Segment::text("/users/"), int("id")],
+            ))
+            .with_route(Route::new(
+                "org",
+                "/<org>/settings",
+                vec![Segment::text("/"), any("org"), Segment::text("/settings")],
+            ));
+        let tree = build_tree(&table, CodeChecks::Allow, &[]).expect("builds");
+        let group = &tree.groups[0];
+        assert_eq!(group.prefix, "/users/");
+        assert_eq!(group.regexes.len(), 2, "{group:?}");
+        assert!(group.regexes[0].regex.contains("/users/"), "{group:?}");
+        assert!(group.regexes[1].regex.contains("settings"));
+        assert_eq!(tree.top.len(), 1);
+        assert!(tree.top[0].regex.contains("settings"));
+    }
+
+    #[test]
+    fn single_slash_routes_come_after_the_unconditional_ones() {
+        let mut strict = Route::new(
+            "s",
+            "/users/<int:id>/x",
+            vec![Segment::text("/users/"), int("id"), Segment::text("/x")],
+        );
+        strict.merge_slashes = false;
+        let mut strict_static = Route::new("t", "/plain", vec![Segment::text("/plain")]);
+        strict_static.merge_slashes = false;
+        let table = RouteTable::new("flask", "app")
+            .with_route(strict)
+            .with_route(strict_static)
+            .with_route(Route::new(
+                "any",
+                "/users/<id>/<x>",
+                vec![
+                    Segment::text("/users/"),
+                    any("id"),
+                    Segment::text("/"),
+                    any("x"),
+                ],
+            ));
+        let tree = build_tree(&table, CodeChecks::Allow, &[]).expect("builds");
+        assert!(tree.statics.is_empty(), "{:?}", tree.statics);
+        let flags: Vec<bool> = tree.groups[0]
+            .regexes
+            .iter()
+            .map(|r| r.single_slashes)
+            .collect();
+        assert_eq!(flags, [false, true]);
+        assert_eq!(tree.top.len(), 1);
+        assert!(tree.top[0].single_slashes);
+        assert!(tree.needs_single_slashes());
+    }
+
+    #[test]
+    fn names_too_long_for_a_location_are_matched_by_regex() {
+        let long = format!("/{}", "a".repeat(300));
+        let key = format!("/{}/", "k".repeat(260));
+        let table = RouteTable::new("flask", "app")
+            .with_route(Route::new("long", &long, vec![Segment::text(&long)]))
+            .with_route(Route::new(
+                "k",
+                format!("{key}<int:id>"),
+                vec![Segment::text(&key), int("id")],
+            ));
+        let tree = build_tree(&table, CodeChecks::Allow, &[]).expect("builds");
+        assert!(tree.statics.is_empty());
+        assert!(tree.groups.is_empty());
+        assert_eq!(tree.top.len(), 1, "{:?}", tree.top);
+    }
+
+    #[test]
+    fn routes_under_a_prefix_the_server_serves_are_left_out() {
+        let table = RouteTable::new("flask", "app")
+            .with_route(Route::new(
+                "static",
+                "/static/<path:filename>",
+                vec![
+                    Segment::text("/static/"),
+                    Segment::Param(Param::new("filename", {
+                        let mut c = Converter::new("path", "[^/].*?");
+                        c.part_isolating = false;
+                        c
+                    })),
+                ],
+            ))
+            .with_route(Route::new(
+                "icon",
+                "/static/icon.png",
+                vec![Segment::text("/static/icon.png")],
+            ))
+            .with_route(Route::new("about", "/about", vec![Segment::text("/about")]))
+            .with_route(Route::new(
+                "st",
+                "/statistics",
+                vec![Segment::text("/statistics")],
+            ));
+        let tree = build_tree(&table, CodeChecks::Allow, &["/static/".to_owned()]).expect("builds");
+        assert_eq!(
+            tree.statics.iter().collect::<Vec<_>>(),
+            ["/about", "/statistics"]
+        );
+        assert!(tree.groups.is_empty() && tree.top.is_empty(), "{tree:?}");
+        assert_eq!(tree.skipped.len(), 2, "{:?}", tree.skipped);
+    }
+
+    #[test]
+    fn big_groups_split_into_child_prefixes() {
+        let mut table = RouteTable::new("flask", "app");
+        for i in 0..40 {
+            let text = format!("/api/r{i}/");
+            table = table.with_route(Route::new(
+                format!("r{i}"),
+                format!("{text}<int:id>"),
+                vec![Segment::text(&text), int("id")],
+            ));
+        }
+        let tree = build_tree(&table, CodeChecks::Allow, &[]).expect("builds");
+        let api = &tree.groups[0];
+        assert_eq!(api.prefix, "/api/");
+        assert_eq!(api.children.len(), 40);
+        assert_eq!(api.children[0].prefix, "/api/r0/");
+        assert!(api.regexes.is_empty());
+        assert_eq!(tree.regex_count(), 40);
+    }
+}

@@ -1,0 +1,154 @@
+//! The tree layout (`--layout tree`): what it refuses, and how it sits in a real server
+//! next to the operator's own locations. Its exactness is measured in `differential.rs`.
+
+use crate::support::{Nginx, app_dir, generate_to, get, get_status, stderr, tree_pass};
+
+/// `generate` with `extra`, expected to fail with exit code 2 and one error line holding
+/// `expected`, writing nothing.
+fn refused(app: &str, extra: &[&str], expected: &str) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("allowlist");
+    let result = generate_to(&app_dir(app), "app", &target, extra);
+    let err = stderr(&result);
+    assert_eq!(result.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {err}");
+    assert!(lines[0].contains(expected), "{err}");
+    assert!(!target.exists(), "nothing may be written on failure");
+}
+
+#[test]
+fn the_tree_layout_needs_a_pass_file_and_the_pass_file_the_tree() {
+    refused(
+        "basic",
+        &["--layout", "tree"],
+        "--layout tree needs --pass FILE",
+    );
+    refused(
+        "basic",
+        &["--pass", "/etc/nginx/app-pass.conf"],
+        "--pass applies to --layout tree only",
+    );
+    refused(
+        "basic",
+        &["--nginx-serves", "/static/"],
+        "--nginx-serves applies to --layout tree only",
+    );
+    refused(
+        "basic",
+        &[
+            "--layout",
+            "tree",
+            "--pass",
+            "/etc/x.conf",
+            "--nginx-serves",
+            "static/",
+        ],
+        "served prefix `static/` must start with `/`",
+    );
+    refused(
+        "basic",
+        &["--layout", "tree", "--pass", "relative/pass.conf"],
+        "must be an absolute path",
+    );
+    refused(
+        "basic",
+        &["--layout", "tree", "--pass", "/etc/nginx/*.conf"],
+        "must be an absolute path without `$`, `*`",
+    );
+}
+
+#[test]
+fn what_locations_cannot_check_is_refused_not_widened() {
+    let pass = "/etc/nginx/app-pass.conf";
+    refused(
+        "basic",
+        &["--layout", "tree", "--pass", pass, "--methods"],
+        "the tree layout supports neither --methods",
+    );
+    refused(
+        "basic",
+        &["--layout", "tree", "--pass", pass, "--mode", "monitor"],
+        "the tree layout supports neither",
+    );
+    refused(
+        "hosts",
+        &["--layout", "tree", "--pass", pass],
+        "answers on some hosts only, which the tree layout cannot check",
+    );
+}
+
+#[test]
+fn the_pass_file_may_name_upstreams_of_the_operators_own_configuration() {
+    // The scratch `nginx -t` swaps the pass file for a stand-in: `app_backend` is only
+    // defined in the operator's nginx.conf.
+    let pass = tempfile::tempdir().expect("tempdir");
+    let pass_file = pass.path().join("pass.conf");
+    std::fs::write(&pass_file, "proxy_pass http://app_backend;\n").expect("write");
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = generate_to(
+        &app_dir("basic"),
+        "app",
+        out.path(),
+        &[
+            "--layout",
+            "tree",
+            "--pass",
+            pass_file.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(result.status.success(), "{}", stderr(&result));
+    let tree = std::fs::read_to_string(out.path().join("tree.conf")).expect("tree.conf");
+    assert!(tree.contains(&format!("include \"{}\";", pass_file.display())));
+    assert!(!out.path().join("location.conf").exists());
+}
+
+#[test]
+fn the_operators_own_locations_keep_working_beside_the_tree() {
+    let pass = tree_pass();
+    let pass_file = pass.path().join("pass.conf");
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = generate_to(
+        &app_dir("basic"),
+        "app",
+        out.path(),
+        &[
+            "--layout",
+            "tree",
+            "--pass",
+            pass_file.to_str().expect("utf-8"),
+            "--nginx-serves",
+            "/static/",
+        ],
+    );
+    assert!(result.status.success(), "{}", stderr(&result));
+    let tree = std::fs::read_to_string(out.path().join("tree.conf")).expect("tree.conf");
+    assert!(
+        tree.contains(
+            "# left out: /static/<path:filename> (static): under /static/, which the server serves itself"
+        ),
+        "{tree}"
+    );
+    let o = out.path().display();
+    let nginx = Nginx::start(
+        &format!("    include {o}/http.conf;"),
+        &format!(
+            "        include {o}/tree.conf;\n        location ^~ /static/ {{ return 200 \"static\\n\"; }}"
+        ),
+    );
+    assert_eq!(
+        get(nginx.port, "/static/app.css"),
+        (200, "static".to_owned())
+    );
+    assert_eq!(get(nginx.port, "/about"), (200, "passed".to_owned()));
+    assert_eq!(get_status(nginx.port, "/console"), 404);
+    assert_eq!(
+        get_status(nginx.port, "/about?__debugger__=yes&cmd=resource"),
+        404
+    );
+    // Dot segments are refused for the whole server: nginx would resolve them, the app not.
+    assert_eq!(get_status(nginx.port, "/static/../about"), 404);
+    assert_eq!(get_status(nginx.port, "/static/%2e%2e/about"), 404);
+    // An escape nginx decodes is not a dot segment: the slow check lets it through.
+    assert_eq!(get_status(nginx.port, "/%61bout"), 200);
+}
