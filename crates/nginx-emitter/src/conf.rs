@@ -212,11 +212,12 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
         servers: Vec::new(),
     };
     for http in tree.iter().filter(|n| n.name == "http") {
-        if let Some(map) = http
-            .children
-            .iter()
-            .find(|n| n.name == "map" && n.args.get(1) == Some(&allowed))
-        {
+        // The tree layout's http.conf has no `$NAME_allowed`; its first map is this one.
+        let tree_static = format!("${name}_dot_segments");
+        if let Some(map) = http.children.iter().find(|n| {
+            n.name == "map"
+                && (n.args.get(1) == Some(&allowed) || n.args.get(1) == Some(&tree_static))
+        }) {
             report.http_include = Some(format!("{}:{}", map.file.display(), map.line));
         }
         let domain = format!("${name}_domain");
@@ -238,12 +239,24 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
                 .children
                 .iter()
                 .any(|n| n.name == "if" && n.args.iter().any(|a| a.contains(&allowed)));
+            // The tree layout: the locations of the file that sets `$NAME_dots` at server
+            // level are routewall's own.
+            let dots = format!("${name}_dots");
+            let tree_file = server
+                .children
+                .iter()
+                .find(|n| n.name == "set" && n.args.first() == Some(&dots))
+                .map(|n| n.file.clone());
+            let guards = Guards {
+                allowed: &allowed,
+                server_guard,
+                tree_file: tree_file.as_deref(),
+            };
             collect_locations(
                 server,
                 server,
                 &headers,
-                &allowed,
-                server_guard,
+                &guards,
                 &mut app_locations,
                 &mut report.location_include,
             );
@@ -296,13 +309,19 @@ impl Headers {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What makes a location checked: the location layout's `if ($NAME_allowed …)` in it, the
+/// server layout's at the top of the server, or being one of the tree layout's locations.
+struct Guards<'a> {
+    allowed: &'a str,
+    server_guard: bool,
+    tree_file: Option<&'a Path>,
+}
+
 fn collect_locations(
     server: &Node,
     parent: &Node,
     inherited: &Headers,
-    allowed: &str,
-    server_guard: bool,
+    guards: &Guards<'_>,
     out: &mut Vec<LocationReport>,
     include_file: &mut Option<PathBuf>,
 ) {
@@ -314,7 +333,8 @@ fn collect_locations(
             let guard = location
                 .children
                 .iter()
-                .find(|n| n.name == "if" && n.args.iter().any(|a| a.contains(allowed)));
+                .find(|n| n.name == "if" && n.args.iter().any(|a| a.contains(guards.allowed)));
+            let in_tree = guards.tree_file == Some(location.file.as_path());
             if let Some(guard) = guard {
                 include_file.get_or_insert_with(|| guard.file.clone());
             }
@@ -322,7 +342,7 @@ fn collect_locations(
             out.push(LocationReport {
                 location: format!("location {}", location.args.join(" ")),
                 at: format!("{}:{}", location.file.display(), location.line),
-                protected: server_guard || guard.is_some(),
+                protected: guards.server_guard || guard.is_some() || in_tree,
                 forwards_host: proxies.then(|| headers.forwards_host()),
                 host_header: proxies
                     .then(|| {
@@ -335,15 +355,7 @@ fn collect_locations(
             });
         }
         // Nested locations inherit no `if`: each is checked on its own.
-        collect_locations(
-            server,
-            location,
-            &headers,
-            allowed,
-            server_guard,
-            out,
-            include_file,
-        );
+        collect_locations(server, location, &headers, guards, out, include_file);
     }
 }
 
@@ -533,6 +545,43 @@ mod tests {
             report
                 .location_include
                 .is_some_and(|p| p.ends_with("rw/location.conf"))
+        );
+    }
+
+    #[test]
+    fn the_tree_layouts_own_locations_are_checked_and_the_others_not() {
+        let (_dir, nodes) = tree(&[
+            (
+                "nginx.conf",
+                "http {\n  include rw/http.conf;\n  server {\n    include rw/tree.conf;\n    location = /admin { proxy_pass http://app; }\n  }\n}\n",
+            ),
+            (
+                "rw/http.conf",
+                "map $request_uri $routewall_dot_segments { default 1; }\n",
+            ),
+            (
+                "rw/tree.conf",
+                "set $routewall_dots 0;\nlocation = /b { include rw/pass.conf; }\nlocation ^~ /a/ {\n  location ~ ^/a/x$ { include rw/pass.conf; }\n  return 404;\n}\nlocation / { return 404; }\n",
+            ),
+            (
+                "rw/pass.conf",
+                "proxy_pass http://app;\nproxy_set_header Host $host;\n",
+            ),
+        ]);
+        let report = doctor(&nodes, "routewall");
+        assert!(report.http_include.is_some());
+        let seen: Vec<(&str, bool)> = report.servers[0]
+            .app_locations
+            .iter()
+            .map(|l| (l.location.as_str(), l.protected))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("location = /b", true),
+                ("location ~ ^/a/x$", true),
+                ("location = /admin", false)
+            ]
         );
     }
 
