@@ -241,8 +241,8 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="X runs per block (development)")
     p.add_argument("--seconds", type=int, help="seconds per wrk run (development)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (apps, configs)")
-    p.add_argument("--layout", choices=["tree", "location"], default="tree",
-                   help="routewall's nginx layout to measure (default: tree, the fast one)")
+    p.add_argument("--layout", choices=["location", "tree"], default="location",
+                   help="routewall's nginx layout to measure (default: location, routewall's default)")
     p.add_argument("--pcre-jit", action="store_true",
                    help="run both nginx instances with `pcre_jit on;` (main context)")
     p.add_argument("--binary", help="routewall binary to measure (default: target/release/routewall;"

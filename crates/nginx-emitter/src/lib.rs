@@ -8,6 +8,11 @@
 //! * with [`EmitContext::server_include`], `server.conf`: the same check for the top of a
 //!   server block (the seed tool's layout).
 //!
+//! With [`EmitContext::pass_include`] (the tree layout) it is instead `tree.conf`, the
+//! server's locations themselves (exact paths, `^~` prefix groups holding their regexes,
+//! a catch-all 404), each allowing one including that file, plus an `http.conf` with the
+//! few maps tree.conf reads.
+//!
 //! This shape leaves the user's own locations alone: a generated `location /` would collide
 //! with theirs, and a regex catch-all would shadow the prefix locations nginx serves itself
 //! (`/static/`, the ACME challenge, a custom 404 page). Exact paths live in a hash and
