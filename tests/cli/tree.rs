@@ -1,7 +1,7 @@
 //! The tree layout (`--layout tree`): what it refuses, and how it sits in a real server
 //! next to the operator's own locations. Its exactness is measured in `differential.rs`.
 
-use crate::support::{Nginx, app_dir, generate_to, get, get_status, stderr, tree_pass};
+use crate::support::{Nginx, app_dir, generate_to, get, get_status, routewall, stderr, tree_pass};
 
 /// `generate` with `extra`, expected to fail with exit code 2 and one error line holding
 /// `expected`, writing nothing.
@@ -151,4 +151,37 @@ fn the_operators_own_locations_keep_working_beside_the_tree() {
     assert_eq!(get_status(nginx.port, "/static/%2e%2e/about"), 404);
     // An escape nginx decodes is not a dot segment: the slow check lets it through.
     assert_eq!(get_status(nginx.port, "/%61bout"), 200);
+}
+
+#[test]
+fn check_knows_the_tree_layouts_files() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = out.path().to_str().expect("utf-8");
+    let tree = [
+        "--layout",
+        "tree",
+        "--pass",
+        "/etc/nginx/app-pass.conf",
+        "--nginx-serves",
+        "/static/",
+        "--no-validate",
+    ];
+    let generated = generate_to(&app_dir("basic"), "app", out.path(), &tree);
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let base = [
+        "check", "--source", "flask", "--app", "app", "--target", "nginx", "--output", o,
+    ];
+    let same = routewall(&app_dir("basic"), &[&base[..], &tree[..]].concat());
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    // Without the tree's options, check expects the location layout's files.
+    let other = routewall(
+        &app_dir("basic"),
+        &[&base[..], &["--no-validate"][..]].concat(),
+    );
+    assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
+    assert!(
+        stderr(&other).contains("location.conf"),
+        "{}",
+        stderr(&other)
+    );
 }
