@@ -123,7 +123,8 @@ pub(crate) struct GenerateArgs {
     /// as the seed tool had it; the paths of the server's own nginx locations (static files,
     /// ACME, error pages) are then read from --nginx-conf and let through. `tree`: write
     /// tree.conf, the server's locations themselves (one per exact path, one per prefix
-    /// group), each allowing one including --pass; the fastest at thousands of routes.
+    /// group), each allowing one including --pass; no map runs per request (README, "Cost,
+    /// measured", compares the two).
     #[arg(long, value_enum, default_value_t = LayoutArg::Location)]
     pub(crate) layout: LayoutArg,
     /// With --layout tree: the file (absolute path) each location that lets a request

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Nginx, app_dir, generate_with, repo, venv};
+use crate::support::{Nginx, TreePass, app_dir, generate_with, repo, venv};
 
 /// Runs `tests/differential/probe.py` against nginx serving `app`'s allowlist (generated
 /// and probed with `--methods` when `methods`) and returns its report.
@@ -18,18 +18,8 @@ fn probe(dir: &Path, app: &str, methods: bool) -> Value {
 
 /// [`probe`] with the tree layout (`--layout tree`).
 fn probe_tree(dir: &Path, app: &str) -> Value {
-    let pass = crate::support::tree_pass();
-    let pass_file = pass.path().join("pass.conf");
-    let out = generate_with(
-        dir,
-        app,
-        &[
-            "--layout",
-            "tree",
-            "--pass",
-            pass_file.to_str().expect("utf-8"),
-        ],
-    );
+    let pass = TreePass::new();
+    let out = generate_with(dir, app, &pass.args());
     let nginx = Nginx::with_tree(out.path());
     probe_port(dir, app, &venv(), &[], &[], nginx.port)
 }
@@ -289,15 +279,9 @@ fn assert_real_app_exact_behind(name: &str, methods: bool, server: Server<'_>) {
         Server::Haproxy(library) => Some(library),
         _ => None,
     };
-    let pass = crate::support::tree_pass();
-    let pass_file = pass.path().join("pass.conf");
+    let pass = TreePass::new();
     let tree_flags: &[&str] = match server {
-        Server::NginxTree => &[
-            "--layout",
-            "tree",
-            "--pass",
-            pass_file.to_str().expect("utf-8"),
-        ],
+        Server::NginxTree => &pass.args(),
         _ => &[],
     };
     let flags: &[&str] = if methods { &["--methods"] } else { &[] };

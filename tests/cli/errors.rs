@@ -1,6 +1,6 @@
 //! Broken apps: exit code 2, one line naming the cause, nothing written.
 
-use crate::support::{app_dir, routewall, stderr};
+use crate::support::{app_dir, assert_refused, routewall, stderr};
 
 fn generate_fails(app_name: &str, spec: &str, expected: &str) {
     let out = tempfile::tempdir().expect("tempdir");
@@ -19,12 +19,7 @@ fn generate_fails(app_name: &str, spec: &str, expected: &str) {
             target.to_str().expect("utf-8"),
         ],
     );
-    let err = stderr(&result);
-    assert_eq!(result.status.code(), Some(2), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {err}");
-    assert!(lines[0].contains(expected), "{err}");
-    assert!(!target.exists(), "nothing may be written on failure");
+    assert_refused(&result, &target, expected);
 }
 
 #[test]

@@ -161,16 +161,54 @@ impl Nginx {
     }
 }
 
-/// The tree layout's pass file for tests: what the location layout's test server answers.
-pub(crate) fn tree_pass() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("pass.conf"), "return 200 \"passed\\n\";\n").expect("write");
-    dir
+/// A pass file for the tree layout in a temporary directory, and the `generate` arguments
+/// that name it.
+pub(crate) struct TreePass {
+    _dir: tempfile::TempDir,
+    file: String,
+}
+
+impl TreePass {
+    /// A pass file answering like the location layout's test server.
+    pub(crate) fn new() -> TreePass {
+        TreePass::holding("return 200 \"passed\\n\";\n")
+    }
+
+    /// A pass file holding `text`.
+    pub(crate) fn holding(text: &str) -> TreePass {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pass.conf");
+        std::fs::write(&file, text).expect("write");
+        TreePass {
+            file: file.to_str().expect("utf-8").to_owned(),
+            _dir: dir,
+        }
+    }
+
+    /// The pass file's path.
+    pub(crate) fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// `--layout tree --pass FILE`.
+    pub(crate) fn args(&self) -> [&str; 4] {
+        ["--layout", "tree", "--pass", &self.file]
+    }
+}
+
+/// `result` is a refusal: exit code 2, one `error:` line holding `expected`, and nothing
+/// written at `target`.
+pub(crate) fn assert_refused(result: &Output, target: &Path, expected: &str) {
+    let err = stderr(result);
+    assert_eq!(result.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {err}");
+    assert!(lines[0].contains(expected), "{err}");
+    assert!(!target.exists(), "nothing may be written on failure");
 }
 
 impl Nginx {
-    /// nginx whose server is the tree layout in `out` (generated with `--pass` naming a
-    /// file from [`tree_pass`]).
+    /// nginx whose server is the tree layout in `out` (generated with a [`TreePass`]).
     pub(crate) fn with_tree(out: &Path) -> Nginx {
         let o = out.display();
         Nginx::start(

@@ -1,7 +1,9 @@
 //! The tree layout (`--layout tree`): what it refuses, and how it sits in a real server
 //! next to the operator's own locations. Its exactness is measured in `differential.rs`.
 
-use crate::support::{Nginx, app_dir, generate_to, get, get_status, routewall, stderr, tree_pass};
+use crate::support::{
+    Nginx, TreePass, app_dir, assert_refused, generate_to, get, get_status, routewall, stderr,
+};
 
 /// `generate` with `extra`, expected to fail with exit code 2 and one error line holding
 /// `expected`, writing nothing.
@@ -9,12 +11,7 @@ fn refused(app: &str, extra: &[&str], expected: &str) {
     let out = tempfile::tempdir().expect("tempdir");
     let target = out.path().join("allowlist");
     let result = generate_to(&app_dir(app), "app", &target, extra);
-    let err = stderr(&result);
-    assert_eq!(result.status.code(), Some(2), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {err}");
-    assert!(lines[0].contains(expected), "{err}");
-    assert!(!target.exists(), "nothing may be written on failure");
+    assert_refused(&result, &target, expected);
 }
 
 #[test]
@@ -82,44 +79,24 @@ fn what_locations_cannot_check_is_refused_not_widened() {
 fn the_pass_file_may_name_upstreams_of_the_operators_own_configuration() {
     // The scratch `nginx -t` swaps the pass file for a stand-in: `app_backend` is only
     // defined in the operator's nginx.conf.
-    let pass = tempfile::tempdir().expect("tempdir");
-    let pass_file = pass.path().join("pass.conf");
-    std::fs::write(&pass_file, "proxy_pass http://app_backend;\n").expect("write");
+    let pass = TreePass::holding("proxy_pass http://app_backend;\n");
     let out = tempfile::tempdir().expect("tempdir");
-    let result = generate_to(
-        &app_dir("basic"),
-        "app",
-        out.path(),
-        &[
-            "--layout",
-            "tree",
-            "--pass",
-            pass_file.to_str().expect("utf-8"),
-        ],
-    );
+    let result = generate_to(&app_dir("basic"), "app", out.path(), &pass.args());
     assert!(result.status.success(), "{}", stderr(&result));
     let tree = std::fs::read_to_string(out.path().join("tree.conf")).expect("tree.conf");
-    assert!(tree.contains(&format!("include \"{}\";", pass_file.display())));
+    assert!(tree.contains(&format!("include \"{}\";", pass.file())));
     assert!(!out.path().join("location.conf").exists());
 }
 
 #[test]
 fn the_operators_own_locations_keep_working_beside_the_tree() {
-    let pass = tree_pass();
-    let pass_file = pass.path().join("pass.conf");
+    let pass = TreePass::new();
     let out = tempfile::tempdir().expect("tempdir");
     let result = generate_to(
         &app_dir("basic"),
         "app",
         out.path(),
-        &[
-            "--layout",
-            "tree",
-            "--pass",
-            pass_file.to_str().expect("utf-8"),
-            "--nginx-serves",
-            "/static/",
-        ],
+        &[&pass.args()[..], &["--nginx-serves", "/static/"]].concat(),
     );
     assert!(result.status.success(), "{}", stderr(&result));
     let tree = std::fs::read_to_string(out.path().join("tree.conf")).expect("tree.conf");

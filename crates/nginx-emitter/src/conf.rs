@@ -213,10 +213,9 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
     };
     for http in tree.iter().filter(|n| n.name == "http") {
         // The tree layout's http.conf has no `$NAME_allowed`; its first map is this one.
-        let tree_static = format!("${name}_dot_segments");
+        let tree_map = format!("${name}_dot_segments");
         if let Some(map) = http.children.iter().find(|n| {
-            n.name == "map"
-                && (n.args.get(1) == Some(&allowed) || n.args.get(1) == Some(&tree_static))
+            n.name == "map" && (n.args.get(1) == Some(&allowed) || n.args.get(1) == Some(&tree_map))
         }) {
             report.http_include = Some(format!("{}:{}", map.file.display(), map.line));
         }

@@ -82,8 +82,10 @@ inventory::submit! {
     }
 }
 
+/// What every template's context starts with: where the routes came from, what the
+/// output's names start with, and the notes for the header comment.
 #[derive(Serialize)]
-struct Context<'a> {
+pub(crate) struct Header<'a> {
     version: &'a str,
     source: String,
     app: String,
@@ -93,6 +95,36 @@ struct Context<'a> {
     skipped: Vec<String>,
     warnings: Vec<String>,
     extras: Vec<String>,
+}
+
+impl<'a> Header<'a> {
+    /// The header for `routes` emitted under `ctx`, the notes escaped for comments.
+    pub(crate) fn new(
+        routes: &RouteTable,
+        ctx: &'a EmitContext,
+        counts: Counts,
+        notes: [&[String]; 3],
+    ) -> Self {
+        let [skipped, warnings, extras] =
+            notes.map(|lines| lines.iter().map(|s| quote::comment(s)).collect::<Vec<_>>());
+        Header {
+            version: env!("CARGO_PKG_VERSION"),
+            source: quote::comment(&routes.source),
+            app: quote::comment(&routes.app),
+            framework: routes.framework.as_deref().map(quote::comment),
+            prefix: &ctx.name,
+            counts,
+            skipped,
+            warnings,
+            extras,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    #[serde(flatten)]
+    header: Header<'a>,
     /// `map_hash_max_size` / `map_hash_bucket_size`, only when nginx's defaults are too
     /// small: they are `http`-level settings, and a second include setting them again
     /// (another app, or the user's own) would be a duplicate directive.
@@ -126,12 +158,13 @@ struct Context<'a> {
     monitor_log: Option<String>,
 }
 
+/// The summary line's numbers.
 #[derive(Serialize)]
 pub(crate) struct Counts {
-    routes: usize,
-    statics: usize,
-    groups: usize,
-    regexes: usize,
+    pub(crate) routes: usize,
+    pub(crate) statics: usize,
+    pub(crate) groups: usize,
+    pub(crate) regexes: usize,
 }
 
 #[derive(Serialize)]
@@ -355,15 +388,12 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
     let host_vars =
         1 + layout.domains.len() + joins.iter().map(|j| 2 * j.steps.len()).sum::<usize>();
     Context {
-        version: env!("CARGO_PKG_VERSION"),
-        source: quote::comment(&routes.source),
-        app: quote::comment(&routes.app),
-        framework: routes.framework.as_deref().map(quote::comment),
-        prefix: &ctx.name,
-        counts,
-        skipped: layout.skipped.iter().map(|s| quote::comment(s)).collect(),
-        warnings: layout.warnings.iter().map(|s| quote::comment(s)).collect(),
-        extras: layout.extras.iter().map(|s| quote::comment(s)).collect(),
+        header: Header::new(
+            routes,
+            ctx,
+            counts,
+            [&layout.skipped, &layout.warnings, &layout.extras],
+        ),
         hash_sizes: hash_sizes(keys, longest),
         variables_hash_size: variables_hash_size(&tables, layout.methods.len(), host_vars),
         tables,

@@ -7,19 +7,12 @@ use routewall_allowlist::tree::{self, Node, Regex, Tree};
 use routewall_core::{EmitContext, EmitError, Output, OutputFile, RouteTable, Templates};
 use serde::Serialize;
 
-use crate::{blocked_query, quote};
+use crate::{Counts, Header, blocked_query, quote};
 
 #[derive(Serialize)]
 struct TreeContext<'a> {
-    version: &'a str,
-    source: String,
-    app: String,
-    framework: Option<String>,
-    prefix: &'a str,
-    counts: crate::Counts,
-    skipped: Vec<String>,
-    warnings: Vec<String>,
-    extras: Vec<String>,
+    #[serde(flatten)]
+    header: Header<'a>,
     /// The file each allowing location includes, as a quoted token.
     pass: String,
     /// The same, safe inside a comment.
@@ -119,21 +112,19 @@ fn context<'a>(
     for group in &tree.groups {
         flatten(group, 0, &mut nodes);
     }
+    let counts = Counts {
+        routes: routes.routes.len(),
+        statics: tree.statics.len(),
+        groups: tree.groups.len(),
+        regexes: tree.regex_count(),
+    };
     TreeContext {
-        version: env!("CARGO_PKG_VERSION"),
-        source: quote::comment(&routes.source),
-        app: quote::comment(&routes.app),
-        framework: routes.framework.as_deref().map(quote::comment),
-        prefix: &ctx.name,
-        counts: crate::Counts {
-            routes: routes.routes.len(),
-            statics: tree.statics.len(),
-            groups: tree.groups.len(),
-            regexes: tree.regex_count(),
-        },
-        skipped: tree.skipped.iter().map(|s| quote::comment(s)).collect(),
-        warnings: tree.warnings.iter().map(|s| quote::comment(s)).collect(),
-        extras: tree.extras.iter().map(|s| quote::comment(s)).collect(),
+        header: Header::new(
+            routes,
+            ctx,
+            counts,
+            [&tree.skipped, &tree.warnings, &tree.extras],
+        ),
         pass: pass_token(pass),
         pass_comment: quote::comment(&pass.to_string_lossy()),
         statics: tree.statics.iter().map(|s| quote::token(s)).collect(),
