@@ -25,8 +25,11 @@ PCRE_JIT = False
 # holds the server's locations; each allowing one includes pass.conf, the same
 # `return 200 "ok";` A answers with).
 LAYOUT = "location"
+# "module": the location layout's shape, with routewall's nginx module (this file) loaded
+# into X only; A, the baseline, never loads it.
+MODULE = None
 CONF = """\
-{jit}worker_processes 1;
+{load}{jit}worker_processes 1;
 worker_cpu_affinity 01;
 daemon off;
 master_process on;
@@ -91,6 +94,7 @@ class Nginx:
         with open(self.conf, "w") as f:
             f.write(CONF.format(
                 jit="pcre_jit on;\n" if PCRE_JIT else "",
+                load=f"load_module {MODULE};\n" if include_dir and LAYOUT == "module" else "",
                 prefix=self.prefix,
                 port=self.port,
                 http_include=f"    include {include_dir}/http.conf;" if include_dir else "",

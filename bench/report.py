@@ -62,6 +62,9 @@ def header(info):
            "server's locations, each allowing one including a file that answers the same "
            "`return 200 \"ok\"` (`--layout tree`)."
            if info.get("layout") == "tree" else
+           "nginx with routewall's nginx module loaded (`load_module`, X only) and "
+           "`http.conf` and `location.conf` included (`--layout module`)."
+           if info.get("layout") == "module" else
            "nginx with routewall's `http.conf` and `location.conf` included (`--layout location`).")
         + " One worker pinned to CPU 0, `taskset -c 1 wrk -t1 -c32`, keep-alive, `access_log off`.",
         "- **Ratios:** X/A, 1.00 = no cost. *req/s ratio* = X req/s ÷ mean of the two "

@@ -83,6 +83,16 @@ def ensure_prerequisites():
         sys.exit("bench: needs 2 CPUs (nginx on CPU 0, wrk on CPU 1)")
 
 
+def build_module():
+    """routewall's nginx module, built by nginx-module/build.sh for the nginx installed here
+    (into the work tree's target/, like the binary)."""
+    out = os.path.join(REPO, "target", "nginx-module")
+    log("building the nginx module (nginx-module/build.sh)")
+    subprocess.run([os.path.join(REPO, "nginx-module", "build.sh"), out], check=True,
+                   stdout=subprocess.DEVNULL)
+    return os.path.join(out, "ngx_http_routewall_module.so")
+
+
 def machine_info(s, argv):
     def output(cmd):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -192,6 +202,8 @@ def bench_size(n, s, workdir, routewall, per_class):
     layout_args = []
     if nginxctl.LAYOUT == "tree":
         layout_args = ["--layout", "tree", "--pass", nginxctl.pass_file(out_dir)]
+    elif nginxctl.LAYOUT == "module":
+        layout_args = ["--layout", "module", "--nginx-module", nginxctl.MODULE]
     res["gen"], gen_stderr = timing.generation(routewall, VENV, nginxctl.NGINX, app_dir,
                                                out_dir, s.gen_runs, s.validated_runs,
                                                layout_args)
@@ -241,7 +253,7 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="X runs per block (development)")
     p.add_argument("--seconds", type=int, help="seconds per wrk run (development)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (apps, configs)")
-    p.add_argument("--layout", choices=["location", "tree"], default="location",
+    p.add_argument("--layout", choices=["location", "tree", "module"], default="location",
                    help="routewall's nginx layout to measure (default: location, routewall's default)")
     p.add_argument("--pcre-jit", action="store_true",
                    help="run both nginx instances with `pcre_jit on;` (main context)")
@@ -257,6 +269,8 @@ def main(argv):
         ROUTEWALL = os.path.abspath(args.binary)
     nginxctl.PCRE_JIT = args.pcre_jit
     nginxctl.LAYOUT = args.layout
+    if args.layout == "module":
+        nginxctl.MODULE = build_module()
     s = settings(args)
     ensure_prerequisites()
     signal.signal(signal.SIGTERM, on_sigterm)

@@ -3,7 +3,8 @@
 # Python 3: nginx, libpython (pyo3 links it), python3-venv, a venv (.venv) with the pinned
 # Flask from tests/requirements.txt, and with --with-realapps one (.venv-realapps) with the
 # real PyPI apps of tests/realapps, and with --with-haproxy HAProxy (for the HAProxy target's
-# tests). Safe to run again; it only adds what is missing.
+# tests), and with --with-nginx-module Debian's nginx-dev (the headers nginx-module/build.sh
+# builds routewall's nginx module against). Safe to run again; it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,9 @@ if [[ " $* " == *" --with-haproxy "* ]]; then
   command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 fi
 if command -v dpkg >/dev/null 2>&1; then
+  if [[ " $* " == *" --with-nginx-module "* ]]; then
+    dpkg -s nginx-dev >/dev/null 2>&1 || missing+=(nginx-dev)
+  fi
   # pyo3 links libpython; Debian's python3 ships the linkable .so in libpython3-dev.
   if [ "$(command -v python3)" = /usr/bin/python3 ]; then
     dpkg -s libpython3-dev >/dev/null 2>&1 || missing+=(libpython3-dev)

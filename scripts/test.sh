@@ -3,7 +3,7 @@
 # real Flask apps and a real nginx on 127.0.0.1. Prints the differential figures at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --with-realapps --with-haproxy
+scripts/setup.sh --with-realapps --with-haproxy --with-nginx-module
 rm -f target/differential-report.txt
 export ROUTEWALL_TEST_VENV="$PWD/.venv"
 cargo test --workspace --locked

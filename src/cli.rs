@@ -123,8 +123,11 @@ pub(crate) struct GenerateArgs {
     /// as the seed tool had it; the paths of the server's own nginx locations (static files,
     /// ACME, error pages) are then read from --nginx-conf and let through. `tree`: write
     /// tree.conf, the server's locations themselves (one per exact path, one per prefix
-    /// group), each allowing one including --pass; no map runs per request (README, "Cost,
-    /// measured", compares the two).
+    /// group), each allowing one including --pass; no map runs per request. `module`: the
+    /// same allowlist as a table in http.conf that routewall's nginx module checks in
+    /// compiled code, switched on by location.conf (`routewall NAME;`); nginx must load
+    /// the module (nginx-module/build.sh builds it). README, "Cost, measured", compares
+    /// the three.
     #[arg(long, value_enum, default_value_t = LayoutArg::Location)]
     pub(crate) layout: LayoutArg,
     /// With --layout tree: the file (absolute path) each location that lets a request
@@ -136,6 +139,9 @@ pub(crate) struct GenerateArgs {
     /// would collide with yours.
     #[arg(long, value_name = "PREFIX")]
     pub(crate) nginx_serves: Vec<String>,
+    /// With --layout module: the module file validation loads into its scratch nginx.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) nginx_module: Option<PathBuf>,
     /// `enforce` refuses what the app does not route; `monitor` lets everything through and
     /// logs each request enforce mode would refuse (to --monitor-log), for a first rollout.
     #[arg(long, value_enum, default_value_t = Mode::Enforce)]
@@ -218,6 +224,8 @@ pub(crate) enum LayoutArg {
     Server,
     /// The server's locations, written by routewall.
     Tree,
+    /// A table checked by routewall's nginx module.
+    Module,
 }
 
 /// See `--converter-checks`.

@@ -88,6 +88,9 @@ pub(crate) fn check(registry: &Registry, args: &GenerateArgs) -> Result<ExitStat
     Ok(ExitStatus::Failure)
 }
 
+/// Where Debian's nginx keeps dynamic modules, and this one's name there.
+const DEFAULT_NGINX_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_routewall_module.so";
+
 /// Reads the routes and renders (and, unless told not to, validates) the output, plus the
 /// manifest.
 fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Output)> {
@@ -99,6 +102,7 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
             (args.nginx_conf.is_some(), "--nginx-conf"),
             (args.layout == LayoutArg::Server, "--layout server"),
             (args.layout == LayoutArg::Tree, "--layout tree"),
+            (args.layout == LayoutArg::Module, "--layout module"),
         ];
         if let Some((_, flag)) = nginx_only.iter().find(|(set, _)| *set) {
             anyhow::bail!("{flag} applies to --target nginx only");
@@ -108,13 +112,16 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
         (LayoutArg::Tree, None) => anyhow::bail!(
             "--layout tree needs --pass FILE: the file each allowing location includes (proxy_pass ...)"
         ),
-        (LayoutArg::Location | LayoutArg::Server, Some(_)) => {
+        (LayoutArg::Location | LayoutArg::Server | LayoutArg::Module, Some(_)) => {
             anyhow::bail!("--pass applies to --layout tree only")
         }
         _ => {}
     }
     if args.layout != LayoutArg::Tree && !args.nginx_serves.is_empty() {
         anyhow::bail!("--nginx-serves applies to --layout tree only");
+    }
+    if args.layout != LayoutArg::Module && args.nginx_module.is_some() {
+        anyhow::bail!("--nginx-module applies to --layout module only");
     }
     let mut table = super::load_routes(registry, &args.source)?;
     if args.layout == LayoutArg::Server {
@@ -127,6 +134,11 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
         .with_server_include(args.layout == LayoutArg::Server)
         .with_pass_include(args.pass.clone())
         .with_served_prefixes(args.nginx_serves.clone())
+        .with_server_module((args.layout == LayoutArg::Module).then(|| {
+            args.nginx_module
+                .clone()
+                .unwrap_or_else(|| DEFAULT_NGINX_MODULE.into())
+        }))
         .with_code_checks(match args.converter_checks {
             CodeChecksArg::Allow => CodeChecks::Allow,
             CodeChecksArg::Deny => CodeChecks::Deny,

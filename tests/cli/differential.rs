@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Nginx, TreePass, app_dir, generate_with, repo, venv};
+use crate::support::{Nginx, TreePass, app_dir, generate_with, module_args, repo, venv};
 
 /// Runs `tests/differential/probe.py` against nginx serving `app`'s allowlist (generated
 /// and probed with `--methods` when `methods`) and returns its report.
@@ -21,6 +21,15 @@ fn probe_tree(dir: &Path, app: &str) -> Value {
     let pass = TreePass::new();
     let out = generate_with(dir, app, &pass.args());
     let nginx = Nginx::with_tree(out.path());
+    probe_port(dir, app, &venv(), &[], &[], nginx.port)
+}
+
+/// [`probe`] with the module layout (`--layout module`, routewall's nginx module loaded).
+fn probe_module(dir: &Path, app: &str) -> Value {
+    let args = module_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = generate_with(dir, app, &args);
+    let nginx = Nginx::with_module(out.path());
     probe_port(dir, app, &venv(), &[], &[], nginx.port)
 }
 
@@ -147,6 +156,10 @@ fn assert_tree_exact(dir: &Path, app: &str, label: &str) {
     check(&probe_tree(dir, app), &format!("{label} --layout tree"));
 }
 
+fn assert_module_exact(dir: &Path, app: &str, label: &str) {
+    check(&probe_module(dir, app), &format!("{label} --layout module"));
+}
+
 fn assert_exact_with_methods(dir: &Path, app: &str, label: &str) {
     check(&probe(dir, app, true), &format!("{label} --methods"));
 }
@@ -269,6 +282,8 @@ enum Server<'a> {
     Nginx,
     /// nginx, `--layout tree`.
     NginxTree,
+    /// nginx with routewall's module, `--layout module`.
+    NginxModule,
     /// HAProxy, with the HAProxy plugin's library.
     Haproxy(&'a Path),
 }
@@ -280,8 +295,11 @@ fn assert_real_app_exact_behind(name: &str, methods: bool, server: Server<'_>) {
         _ => None,
     };
     let pass = TreePass::new();
+    let module = module_args();
+    let module: Vec<&str> = module.iter().map(String::as_str).collect();
     let tree_flags: &[&str] = match server {
         Server::NginxTree => &pass.args(),
+        Server::NginxModule => &module,
         _ => &[],
     };
     let flags: &[&str] = if methods { &["--methods"] } else { &[] };
@@ -353,6 +371,7 @@ fn assert_real_app_exact_behind(name: &str, methods: bool, server: Server<'_>) {
         match server {
             Server::Nginx => "",
             Server::NginxTree => " --layout tree",
+            Server::NginxModule => " --layout module",
             Server::Haproxy(_) => " (haproxy)",
         },
         if methods { " --methods" } else { "" }
@@ -364,6 +383,10 @@ fn assert_real_app_exact_behind(name: &str, methods: bool, server: Server<'_>) {
         }
         Server::NginxTree => {
             let server = Nginx::with_tree(out.path());
+            probe_port(&dir, spec, &venv, &env, flags, server.port)
+        }
+        Server::NginxModule => {
+            let server = Nginx::with_module(out.path());
             probe_port(&dir, spec, &venv, &env, flags, server.port)
         }
         Server::Nginx => run_probe(&dir, spec, &venv, &env, flags, out.path()),
@@ -443,5 +466,38 @@ fn tree_layout_large_app_is_exact() {
 fn tree_layout_real_apps_are_exact() {
     for name in ["mlflow-server", "canaille", "beets-web"] {
         assert_real_app_exact_behind(name, false, Server::NginxTree);
+    }
+}
+
+#[test]
+fn module_layout_basic_app_is_exact() {
+    assert_module_exact(&app_dir("basic"), "app", "basic");
+}
+
+#[test]
+fn module_layout_hostile_rule_text_is_exact() {
+    assert_module_exact(&app_dir("special"), "app", "special");
+    assert_module_exact(&app_dir("special"), "rootword:app", "special rootword:app");
+}
+
+#[test]
+fn module_layout_validating_and_factory_apps_are_exact() {
+    assert_module_exact(&app_dir("validating"), "app", "validating");
+    assert_module_exact(
+        &app_dir("factory"),
+        "app:create_app()",
+        "factory app:create_app()",
+    );
+}
+
+#[test]
+fn module_layout_large_app_is_exact() {
+    assert_module_exact(&app_dir("large"), "app", "large (332 rules)");
+}
+
+#[test]
+fn module_layout_real_apps_are_exact() {
+    for name in ["mlflow-server", "canaille", "beets-web"] {
+        assert_real_app_exact_behind(name, false, Server::NginxModule);
     }
 }

@@ -10,6 +10,7 @@ mod examples;
 mod generate;
 mod haproxy;
 mod hostile;
+mod module;
 mod openapi;
 mod plugins;
 mod support;

@@ -99,22 +99,27 @@ impl Nginx {
     /// Starts nginx with `http_extra` inside `http {}` and `server_body` inside the server
     /// block; `PORT` in either is replaced by the port it listens on.
     pub(crate) fn start(http_extra: &str, server_body: &str) -> Nginx {
+        Nginx::start_with_main("", http_extra, server_body)
+    }
+
+    /// [`Nginx::start`] with `main` at the top of nginx.conf (`load_module`).
+    pub(crate) fn start_with_main(main: &str, http_extra: &str, server_body: &str) -> Nginx {
         // A port free a moment ago may be taken by a test running in parallel; nginx then
         // exits at once, and another port is tried.
         for _ in 0..5 {
-            if let Some(nginx) = Nginx::try_start(http_extra, server_body) {
+            if let Some(nginx) = Nginx::try_start(main, http_extra, server_body) {
                 return nginx;
             }
         }
         panic!("nginx did not start on any of 5 ports")
     }
 
-    fn try_start(http_extra: &str, server_body: &str) -> Option<Nginx> {
+    fn try_start(main: &str, http_extra: &str, server_body: &str) -> Option<Nginx> {
         let prefix = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let p = prefix.path().display();
         let conf = format!(
-            "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {p}/body;\n    proxy_temp_path {p}/proxy;\n{http_extra}\n    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n{server_body}\n    }}\n}}\n"
+            "{main}\ndaemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {p}/body;\n    proxy_temp_path {p}/proxy;\n{http_extra}\n    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n{server_body}\n    }}\n}}\n"
         )
         .replace("PORT", &port.to_string());
         let conf_path = prefix.path().join("nginx.conf");
@@ -207,6 +212,15 @@ pub(crate) fn assert_refused(result: &Output, target: &Path, expected: &str) {
     assert!(!target.exists(), "nothing may be written on failure");
 }
 
+/// `generate` for fixture `app` with `extra`, expected to fail with exit code 2 and one
+/// error line holding `expected`, writing nothing.
+pub(crate) fn refused(app: &str, extra: &[&str], expected: &str) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("allowlist");
+    let result = generate_to(&app_dir(app), "app", &target, extra);
+    assert_refused(&result, &target, expected);
+}
+
 impl Nginx {
     /// nginx whose server is the tree layout in `out` (generated with a [`TreePass`]).
     pub(crate) fn with_tree(out: &Path) -> Nginx {
@@ -216,6 +230,60 @@ impl Nginx {
             &format!("        include {o}/tree.conf;"),
         )
     }
+}
+
+impl Nginx {
+    /// nginx with routewall's module loaded, serving the module layout in `out` in front
+    /// of `location / { return 200 }` and `server_extra`.
+    pub(crate) fn with_module_and(out: &Path, server_extra: &str) -> Nginx {
+        let o = out.display();
+        Nginx::start_with_main(
+            &format!("load_module {};", nginx_module().display()),
+            &format!("    include {o}/http.conf;"),
+            &format!(
+                "        location / {{\n            include {o}/location.conf;\n            return 200 \"passed\\n\";\n        }}\n{server_extra}"
+            ),
+        )
+    }
+
+    /// [`Nginx::with_module_and`] with nothing else in the server.
+    pub(crate) fn with_module(out: &Path) -> Nginx {
+        Nginx::with_module_and(out, "")
+    }
+}
+
+/// routewall's nginx module, built once per test run by `nginx-module/build.sh` into
+/// `target/nginx-module` (`ROUTEWALL_TEST_NGINX_MODULE` names a built one instead).
+pub(crate) fn nginx_module() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("ROUTEWALL_TEST_NGINX_MODULE") {
+                return PathBuf::from(path);
+            }
+            let out = repo().join("target/nginx-module");
+            let built = Command::new(repo().join("nginx-module/build.sh"))
+                .arg(&out)
+                .output()
+                .expect("nginx-module/build.sh runs");
+            assert!(
+                built.status.success(),
+                "nginx-module/build.sh failed (scripts/setup.sh installs nginx-dev): {}",
+                stderr(&built)
+            );
+            out.join("ngx_http_routewall_module.so")
+        })
+        .clone()
+}
+
+/// `--layout module --nginx-module FILE` with the test run's module.
+pub(crate) fn module_args() -> Vec<String> {
+    vec![
+        "--layout".into(),
+        "module".into(),
+        "--nginx-module".into(),
+        nginx_module().display().to_string(),
+    ]
 }
 
 impl Drop for Nginx {

@@ -2,17 +2,8 @@
 //! next to the operator's own locations. Its exactness is measured in `differential.rs`.
 
 use crate::support::{
-    Nginx, TreePass, app_dir, assert_refused, generate_to, get, get_status, routewall, stderr,
+    Nginx, TreePass, app_dir, generate_to, get, get_status, refused, routewall, stderr,
 };
-
-/// `generate` with `extra`, expected to fail with exit code 2 and one error line holding
-/// `expected`, writing nothing.
-fn refused(app: &str, extra: &[&str], expected: &str) {
-    let out = tempfile::tempdir().expect("tempdir");
-    let target = out.path().join("allowlist");
-    let result = generate_to(&app_dir(app), "app", &target, extra);
-    assert_refused(&result, &target, expected);
-}
 
 #[test]
 fn the_tree_layout_needs_a_pass_file_and_the_pass_file_the_tree() {
@@ -71,7 +62,7 @@ fn what_locations_cannot_check_is_refused_not_widened() {
     refused(
         "hosts",
         &["--layout", "tree", "--pass", pass],
-        "answers on some hosts only, which the tree layout cannot check",
+        "answers on some hosts only, which the tree and module layouts cannot check",
     );
 }
 

@@ -65,6 +65,10 @@ pub struct EmitContext {
     /// With the tree layout: path prefixes the server's own locations serve (`/static/`);
     /// the routes under them are left out, as their locations would collide.
     pub served_prefixes: Vec<String>,
+    /// The module layout, for emitters that have one (nginx): the allowlist as a table
+    /// that a compiled module of the server checks, instead of configuration that checks
+    /// it. This is that module's file, which validation loads. `None`: another layout.
+    pub server_module: Option<PathBuf>,
 }
 
 /// What an emitter does with a route whose converters check values in code
@@ -130,6 +134,14 @@ impl EmitContext {
         self
     }
 
+    /// Asks for the module layout, validated with the server module `module` loaded
+    /// (builder style).
+    #[must_use]
+    pub fn with_server_module(mut self, module: Option<PathBuf>) -> Self {
+        self.server_module = module;
+        self
+    }
+
     /// Sets the directory of user templates (builder style).
     #[must_use]
     pub fn with_templates_dir(mut self, dir: Option<PathBuf>) -> Self {
@@ -178,6 +190,7 @@ impl Default for EmitContext {
             output_dir: None,
             pass_include: None,
             served_prefixes: Vec::new(),
+            server_module: None,
         }
     }
 }

@@ -214,8 +214,11 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
     for http in tree.iter().filter(|n| n.name == "http") {
         // The tree layout's http.conf has no `$NAME_allowed`; its first map is this one.
         let tree_map = format!("${name}_dot_segments");
+        // The module layout's http.conf holds no map: its table is `routewall_table NAME`.
         if let Some(map) = http.children.iter().find(|n| {
-            n.name == "map" && (n.args.get(1) == Some(&allowed) || n.args.get(1) == Some(&tree_map))
+            (n.name == "map"
+                && (n.args.get(1) == Some(&allowed) || n.args.get(1) == Some(&tree_map)))
+                || (n.name == "routewall_table" && n.args.first().map(String::as_str) == Some(name))
         }) {
             report.http_include = Some(format!("{}:{}", map.file.display(), map.line));
         }
@@ -248,13 +251,18 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
                 .map(|n| n.file.clone());
             let guards = Guards {
                 allowed: &allowed,
+                name,
                 server_guard,
                 tree_file: tree_file.as_deref(),
             };
+            let module = module_switch(server)
+                .or_else(|| module_switch(http))
+                .map(|n| n.args.first().map(String::as_str) == Some(name));
             collect_locations(
                 server,
                 server,
                 &headers,
+                module.unwrap_or(false),
                 &guards,
                 &mut app_locations,
                 &mut report.location_include,
@@ -309,23 +317,35 @@ impl Headers {
 }
 
 /// What makes a location checked: the location layout's `if ($NAME_allowed …)` in it, the
-/// server layout's at the top of the server, or being one of the tree layout's locations.
+/// server layout's at the top of the server, being one of the tree layout's locations, or
+/// the module layout's `routewall NAME;` in effect there (nginx inherits it).
 struct Guards<'a> {
     allowed: &'a str,
+    name: &'a str,
     server_guard: bool,
     tree_file: Option<&'a Path>,
+}
+
+/// The module layout's `routewall NAME;` or `routewall off;` directly in `node`.
+fn module_switch(node: &Node) -> Option<&Node> {
+    node.children.iter().find(|n| n.name == "routewall")
 }
 
 fn collect_locations(
     server: &Node,
     parent: &Node,
     inherited: &Headers,
+    module_on: bool,
     guards: &Guards<'_>,
     out: &mut Vec<LocationReport>,
     include_file: &mut Option<PathBuf>,
 ) {
     for location in parent.children.iter().filter(|n| n.name == "location") {
         let headers = inherited.enter(location);
+        let switch = module_switch(location);
+        let module_on = switch.map_or(module_on, |n| {
+            n.args.first().map(String::as_str) == Some(guards.name)
+        });
         let named = location.args.first().is_some_and(|a| a.starts_with('@'));
         // Named locations are only reached internally, from a location that is checked.
         if !named && passes_to_app(server, location) {
@@ -334,14 +354,14 @@ fn collect_locations(
                 .iter()
                 .find(|n| n.name == "if" && n.args.iter().any(|a| a.contains(guards.allowed)));
             let in_tree = guards.tree_file == Some(location.file.as_path());
-            if let Some(guard) = guard {
+            if let Some(guard) = guard.or(switch.filter(|_| module_on)) {
                 include_file.get_or_insert_with(|| guard.file.clone());
             }
             let proxies = location.children.iter().any(|n| n.name == "proxy_pass");
             out.push(LocationReport {
                 location: format!("location {}", location.args.join(" ")),
                 at: format!("{}:{}", location.file.display(), location.line),
-                protected: guards.server_guard || guard.is_some() || in_tree,
+                protected: guards.server_guard || guard.is_some() || in_tree || module_on,
                 forwards_host: proxies.then(|| headers.forwards_host()),
                 host_header: proxies
                     .then(|| {
@@ -354,7 +374,15 @@ fn collect_locations(
             });
         }
         // Nested locations inherit no `if`: each is checked on its own.
-        collect_locations(server, location, &headers, guards, out, include_file);
+        collect_locations(
+            server,
+            location,
+            &headers,
+            module_on,
+            guards,
+            out,
+            include_file,
+        );
     }
 }
 
@@ -545,6 +573,53 @@ mod tests {
                 .location_include
                 .is_some_and(|p| p.ends_with("rw/location.conf"))
         );
+    }
+
+    #[test]
+    fn the_module_layouts_switch_is_inherited_and_can_be_turned_off() {
+        let (_dir, nodes) = tree(&[
+            (
+                "nginx.conf",
+                "http {\n  include rw/http.conf;\n  server {\n    include rw/location.conf;\n    location / { proxy_pass http://app; }\n    location /api/ {\n      location /api/raw/ { routewall off; proxy_pass http://app; }\n      proxy_pass http://app;\n    }\n  }\n  server {\n    location / { include rw/location.conf; proxy_pass http://app; }\n    location /other/ { routewall other; proxy_pass http://app; }\n  }\n}\n",
+            ),
+            (
+                "rw/http.conf",
+                "routewall_table routewall {\n  clean \"^\";\n}\n",
+            ),
+            ("rw/location.conf", "routewall routewall;\n"),
+        ]);
+        let report = doctor(&nodes, "routewall");
+        assert!(
+            report
+                .http_include
+                .as_ref()
+                .is_some_and(|at| at.contains("rw/http.conf"))
+        );
+        let checked: Vec<Vec<(String, bool)>> = report
+            .servers
+            .iter()
+            .map(|s| {
+                s.app_locations
+                    .iter()
+                    .map(|l| (l.location.clone(), l.protected))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            checked,
+            [
+                vec![
+                    ("location /".to_owned(), true),
+                    ("location /api/".to_owned(), true),
+                    ("location /api/raw/".to_owned(), false),
+                ],
+                vec![
+                    ("location /".to_owned(), true),
+                    ("location /other/".to_owned(), false),
+                ],
+            ]
+        );
+        assert!(!report.is_protected());
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! With [`EmitContext::pass_include`] (the tree layout) it is instead `tree.conf`, the
 //! server's locations themselves (exact paths, `^~` prefix groups holding their regexes,
 //! a catch-all 404), each allowing one including that file, plus an `http.conf` with the
-//! few maps tree.conf reads.
+//! few maps tree.conf reads. With [`EmitContext::server_module`] (the module layout) the
+//! same allowlist is a `routewall_table` in `http.conf` that routewall's nginx module
+//! checks, switched on by `routewall NAME;` in `location.conf`.
 //!
 //! This shape leaves the user's own locations alone: a generated `location /` would collide
 //! with theirs, and a regex catch-all would shadow the prefix locations nginx serves itself
@@ -39,6 +41,7 @@
 //! ```
 
 pub mod conf;
+mod module;
 mod quote;
 mod tree;
 mod validate;
@@ -67,6 +70,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "nginx/tree-http.conf",
         include_str!("../templates/tree-http.conf"),
+    ),
+    (
+        "nginx/module-http.conf",
+        include_str!("../templates/module-http.conf"),
+    ),
+    (
+        "nginx/module.conf",
+        include_str!("../templates/module.conf"),
     ),
 ];
 
@@ -283,8 +294,15 @@ impl Emitter for NginxEmitter {
                 Ok(tera::Value::String(quote::comment(&text_of(value))))
             },
         );
-        if let Some(pass) = &ctx.pass_include {
-            return tree::emit(routes, ctx, pass, &templates);
+        match (&ctx.pass_include, &ctx.server_module) {
+            (Some(pass), None) => return tree::emit(routes, ctx, pass, &templates),
+            (None, Some(_)) => return module::emit(routes, ctx, &templates),
+            (Some(_), Some(_)) => {
+                return Err(EmitError::unsupported(
+                    "the tree layout and the module layout exclude each other",
+                ));
+            }
+            (None, None) => {}
         }
         let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks)?;
         let context = context(routes, ctx, &layout);
@@ -599,11 +617,16 @@ fn literal_key(key: &str) -> String {
 }
 
 pub(crate) fn blocked_query(keys: &[String]) -> Option<String> {
+    blocked_query_regex(keys).map(|r| quote::token(&format!("~{r}")))
+}
+
+/// One regex over a query string finding any of `keys`, if there are any.
+pub(crate) fn blocked_query_regex(keys: &[String]) -> Option<String> {
     if keys.is_empty() {
         return None;
     }
     let alternatives: Vec<String> = keys.iter().map(|k| pattern::query_key(k)).collect();
-    Some(quote::token(&format!("~(?:{})", alternatives.join("|"))))
+    Some(format!("(?:{})", alternatives.join("|")))
 }
 
 /// nginx's hash needs a bucket to hold one element (a pointer, the key padded to 8) plus

@@ -40,10 +40,31 @@ struct Item {
     single_slashes: bool,
 }
 
+/// One regex of the tree, as a quoted token.
 #[derive(Serialize)]
-struct RegexContext {
+pub(crate) struct RegexContext {
     regex: String,
     single_slashes: bool,
+}
+
+impl RegexContext {
+    pub(crate) fn new(r: &Regex) -> Self {
+        RegexContext {
+            regex: quote::token(&r.regex),
+            single_slashes: r.single_slashes,
+        }
+    }
+}
+
+/// What neither tree-shaped layout can do: locations cannot ask for methods or log in
+/// monitor mode, and the tree's own checks replace the server include.
+pub(crate) fn refuse_unsupported(ctx: &EmitContext, layout: &str) -> Result<(), EmitError> {
+    if ctx.enforce_methods || ctx.monitor_log.is_some() || ctx.server_include {
+        return Err(EmitError::unsupported(format!(
+            "the {layout} layout supports neither --methods, --mode monitor nor the server include; use the location layout"
+        )));
+    }
+    Ok(())
 }
 
 /// Renders the tree layout, each allowing location including `pass`.
@@ -53,11 +74,7 @@ pub(crate) fn emit(
     pass: &Path,
     templates: &Templates,
 ) -> Result<Output, EmitError> {
-    if ctx.enforce_methods || ctx.monitor_log.is_some() || ctx.server_include {
-        return Err(EmitError::unsupported(
-            "the tree layout supports neither --methods, --mode monitor nor the server include; use the location layout",
-        ));
-    }
+    refuse_unsupported(ctx, "tree")?;
     check_pass(pass)?;
     if let Some(bad) = ctx.served_prefixes.iter().find(|p| !p.starts_with('/')) {
         return Err(EmitError::unsupported(format!(
@@ -104,10 +121,6 @@ fn context<'a>(
     pass: &Path,
     tree: &Tree,
 ) -> TreeContext<'a> {
-    let regex = |r: &Regex| RegexContext {
-        regex: quote::token(&r.regex),
-        single_slashes: r.single_slashes,
-    };
     let mut nodes = Vec::new();
     for group in &tree.groups {
         flatten(group, 0, &mut nodes);
@@ -129,7 +142,7 @@ fn context<'a>(
         pass_comment: quote::comment(&pass.to_string_lossy()),
         statics: tree.statics.iter().map(|s| quote::token(s)).collect(),
         nodes,
-        top: tree.top.iter().map(regex).collect(),
+        top: tree.top.iter().map(RegexContext::new).collect(),
         single_slashes: tree.needs_single_slashes(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
     }

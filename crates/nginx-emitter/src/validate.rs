@@ -33,8 +33,13 @@ pub(crate) fn nginx_t(output: &Output, ctx: &EmitContext) -> Result<(), EmitErro
         );
         std::fs::write(&tree, swapped).map_err(|e| validator(e.to_string()))?;
     }
+    let module = match &ctx.server_module {
+        Some(module) => Some(loadable(module).map_err(validator)?),
+        None => None,
+    };
     let conf = dir.join("nginx.conf");
-    std::fs::write(&conf, scratch_config(dir)).map_err(|e| validator(e.to_string()))?;
+    std::fs::write(&conf, scratch_config(dir, module.as_deref()))
+        .map_err(|e| validator(e.to_string()))?;
     let result = Command::new(&program)
         .arg("-t")
         .arg("-q")
@@ -63,8 +68,22 @@ pub(crate) fn nginx_t(output: &Output, ctx: &EmitContext) -> Result<(), EmitErro
     })
 }
 
-fn scratch_config(dir: &Path) -> String {
+/// The module file as a `load_module` argument: there, and absolute (nginx reads a
+/// relative one from its own prefix, here the scratch directory).
+fn loadable(module: &Path) -> Result<String, String> {
+    let absolute = std::path::absolute(module).map_err(|e| e.to_string())?;
+    if !absolute.is_file() {
+        return Err(format!(
+            "the routewall nginx module `{}` is not there: build it with nginx-module/build.sh, or name it with --nginx-module",
+            module.display()
+        ));
+    }
+    Ok(crate::quote::token(&absolute.to_string_lossy()))
+}
+
+fn scratch_config(dir: &Path, module: Option<&str>) -> String {
     let d = dir.display();
+    let load = module.map_or(String::new(), |m| format!("load_module {m};\n"));
     // server.conf, when there is one, is tested at the top of a second server.
     let server = if dir.join("server.conf").exists() {
         format!(
@@ -82,7 +101,7 @@ fn scratch_config(dir: &Path) -> String {
         )
     };
     format!(
-        "pid {d}/nginx.pid;\nevents {{}}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {d}/http.conf;\n    server {{\n        listen 127.0.0.1:9;\n{app_server}    }}\n{server}}}\n"
+        "{load}pid {d}/nginx.pid;\nevents {{}}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {d}/http.conf;\n    server {{\n        listen 127.0.0.1:9;\n{app_server}    }}\n{server}}}\n"
     )
 }
 

@@ -115,7 +115,7 @@ pub fn build_tree(
         return Err(Untranslatable {
             rule: route.rule.clone(),
             endpoint: route.endpoint.clone(),
-            reason: "it answers on some hosts only, which the tree layout cannot check; use the location layout".to_owned(),
+            reason: "it answers on some hosts only, which the tree and module layouts cannot check; use the location layout".to_owned(),
         });
     }
     let mut tree = Tree {

@@ -1,0 +1,727 @@
+/*
+ * routewall's nginx module: an app's allowlist checked by compiled code, one function
+ * call per request, instead of by maps and locations (`routewall generate --layout
+ * module`; README, "Cost, measured", says why).
+ *
+ *     routewall_table NAME { ... }   http level, written by routewall into http.conf
+ *     routewall NAME | off;          http, server or location level (location.conf)
+ *
+ * A location with `routewall NAME` answers 404 to every request the table does not
+ * allow. The table is the tree layout's allowlist (crates/allowlist/src/layout/tree.rs)
+ * and this module walks it exactly as nginx walks the tree layout's locations, so both
+ * layouts allow the same requests (the differential tests check both against Werkzeug):
+ *
+ *   1. a raw path that nginx normalized (it differs from `$uri$is_args$args`) must match
+ *      the table's `clean` regex: no dot segments (`/../`, `%2e`), which nginx resolves
+ *      but proxy_pass forwards as sent;
+ *   2. with a query string, the `query` regex must not match it (Werkzeug's debugger key);
+ *   3. an `exact` path allows;
+ *   4. otherwise the longest `group` prefix of the path (prefixes end in `/`) picks the
+ *      regexes to try: the group's, then its parent groups', and when no group matches,
+ *      the `top` regexes. The first regex that matches decides: it allows, unless it is a
+ *      `*_single` regex and the raw path holds an empty segment (the `single_slashes`
+ *      regex, over the raw path, does not match). No match: 404.
+ *
+ * Everything is read and compiled at configuration time: a table nginx cannot compile
+ * fails `nginx -t`, which routewall runs before writing anything. The check runs first in
+ * the location's REWRITE phase: before the location's own `rewrite`, `if` and `return`
+ * (handlers of a phase run last-registered first, and a dynamic module registers after
+ * nginx's own), as the location layout's `if` does, and before ACCESS, which `satisfy any`
+ * can cut short.
+ *
+ * Written against nginx's own module API (Debian's nginx-dev headers); `build.sh` builds
+ * it for the installed nginx.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+typedef struct {
+    ngx_regex_t               *regex;
+    ngx_flag_t                 single;
+} ngx_http_routewall_regex_t;
+
+
+typedef struct ngx_http_routewall_group_s  ngx_http_routewall_group_t;
+
+struct ngx_http_routewall_group_s {
+    ngx_str_t                   prefix;
+    ngx_http_routewall_group_t *parent;
+    ngx_array_t                 regexes;     /* ngx_http_routewall_regex_t */
+};
+
+
+/* An open-addressing hash of strings: `size` slots (a power of two), empty ones
+ * have len 0 (no key is empty: every path starts with `/`). */
+typedef struct {
+    ngx_str_t                 *keys;
+    void                     **values;
+    ngx_uint_t                 mask;
+} ngx_http_routewall_hash_t;
+
+
+typedef struct {
+    ngx_str_t                  name;
+    ngx_regex_t               *clean;
+    ngx_regex_t               *query;
+    ngx_regex_t               *single_slashes;
+    ngx_http_routewall_hash_t  exact;
+    ngx_http_routewall_hash_t  groups;
+    ngx_uint_t                 group_depth;  /* most slashes in a group prefix */
+    ngx_array_t                top;          /* ngx_http_routewall_regex_t */
+
+    /* While the block is read. */
+    ngx_array_t                exact_list;   /* ngx_str_t */
+    ngx_array_t                group_list;   /* ngx_http_routewall_group_t * */
+    ngx_http_routewall_group_t *current;
+} ngx_http_routewall_table_t;
+
+
+typedef struct {
+    ngx_array_t                tables;       /* ngx_http_routewall_table_t * */
+} ngx_http_routewall_main_conf_t;
+
+
+typedef struct {
+    ngx_http_routewall_table_t *table;       /* NULL: off */
+    ngx_flag_t                  set;
+} ngx_http_routewall_loc_conf_t;
+
+
+static char *ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf);
+static char *ngx_http_routewall(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static void *ngx_http_routewall_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_routewall_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_routewall_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_routewall_init(ngx_conf_t *cf);
+
+
+static ngx_command_t  ngx_http_routewall_commands[] = {
+
+    { ngx_string("routewall_table"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_routewall_table_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("routewall"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_routewall,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_routewall_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_routewall_init,               /* postconfiguration */
+
+    ngx_http_routewall_create_main_conf,   /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_routewall_create_loc_conf,    /* create location configuration */
+    ngx_http_routewall_merge_loc_conf      /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_routewall_module = {
+    NGX_MODULE_V1,
+    &ngx_http_routewall_module_ctx,        /* module context */
+    ngx_http_routewall_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* The hash */
+
+static ngx_int_t
+ngx_http_routewall_hash_build(ngx_conf_t *cf, ngx_http_routewall_hash_t *hash,
+    ngx_str_t *keys, void **values, ngx_uint_t n)
+{
+    ngx_uint_t  size, i, slot;
+
+    /* At most half full, so a miss ends at an empty slot after a probe or two. */
+    size = 8;
+    while (size < 2 * n) {
+        size *= 2;
+    }
+
+    hash->mask = size - 1;
+    hash->keys = ngx_pcalloc(cf->pool, size * sizeof(ngx_str_t));
+    hash->values = ngx_pcalloc(cf->pool, size * sizeof(void *));
+    if (hash->keys == NULL || hash->values == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        slot = ngx_hash_key(keys[i].data, keys[i].len) & hash->mask;
+
+        while (hash->keys[slot].len) {
+            if (hash->keys[slot].len == keys[i].len
+                && ngx_memcmp(hash->keys[slot].data, keys[i].data, keys[i].len) == 0)
+            {
+                break;
+            }
+            slot = (slot + 1) & hash->mask;
+        }
+
+        hash->keys[slot] = keys[i];
+        hash->values[slot] = values ? values[i] : (void *) 1;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, u_char *data,
+    size_t len)
+{
+    ngx_uint_t  slot;
+
+    if (hash->keys == NULL) {
+        return NULL;
+    }
+
+    slot = ngx_hash_key(data, len) & hash->mask;
+
+    while (hash->keys[slot].len) {
+        if (hash->keys[slot].len == len
+            && ngx_memcmp(hash->keys[slot].data, data, len) == 0)
+        {
+            return hash->values[slot];
+        }
+        slot = (slot + 1) & hash->mask;
+    }
+
+    return NULL;
+}
+
+
+/* Configuration */
+
+static ngx_regex_t *
+ngx_http_routewall_compile(ngx_conf_t *cf, ngx_str_t *pattern)
+{
+    u_char               errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_regex_compile_t  rc;
+
+    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+    rc.pattern = *pattern;
+    rc.pool = cf->pool;
+    rc.err.len = NGX_MAX_CONF_ERRSTR;
+    rc.err.data = errstr;
+
+    if (ngx_regex_compile(&rc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+        return NULL;
+    }
+
+    return rc.regex;
+}
+
+
+static ngx_http_routewall_table_t *
+ngx_http_routewall_find_table(ngx_http_routewall_main_conf_t *rmcf, ngx_str_t *name)
+{
+    ngx_uint_t                   i;
+    ngx_http_routewall_table_t **tables;
+
+    tables = rmcf->tables.elts;
+
+    for (i = 0; i < rmcf->tables.nelts; i++) {
+        if (tables[i]->name.len == name->len
+            && ngx_strncmp(tables[i]->name.data, name->data, name->len) == 0)
+        {
+            return tables[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static char *
+ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_routewall_main_conf_t *rmcf = conf;
+
+    char                        *rv;
+    u_char                      *p;
+    ngx_str_t                   *value, *keys;
+    ngx_uint_t                   i, slashes;
+    ngx_conf_t                   save;
+    ngx_http_routewall_group_t **groups, *group;
+    ngx_http_routewall_table_t  *table, **slot;
+
+    value = cf->args->elts;
+
+    if (ngx_http_routewall_find_table(rmcf, &value[1]) != NULL) {
+        return "is duplicate";
+    }
+
+    table = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_table_t));
+    if (table == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    table->name = value[1];
+
+    if (ngx_array_init(&table->top, cf->pool, 4,
+                       sizeof(ngx_http_routewall_regex_t)) != NGX_OK
+        || ngx_array_init(&table->exact_list, cf->pool, 64, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&table->group_list, cf->pool, 16,
+                          sizeof(ngx_http_routewall_group_t *)) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    save = *cf;
+    cf->handler = ngx_http_routewall_table_line;
+    cf->handler_conf = (char *) table;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (table->clean == NULL) {
+        /* Without it a raw `/a/../b` would be checked as nginx's `/b`. */
+        return "has no \"clean\" regex";
+    }
+
+    if (ngx_http_routewall_hash_build(cf, &table->exact, table->exact_list.elts,
+                                      NULL, table->exact_list.nelts)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    groups = table->group_list.elts;
+    keys = ngx_palloc(cf->pool, (table->group_list.nelts + 1) * sizeof(ngx_str_t));
+    if (keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < table->group_list.nelts; i++) {
+        keys[i] = groups[i]->prefix;
+    }
+
+    if (ngx_http_routewall_hash_build(cf, &table->groups, keys, (void **) groups,
+                                      table->group_list.nelts)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /* A group's parent is the longest other group its prefix starts with. */
+    for (i = 0; i < table->group_list.nelts; i++) {
+        group = groups[i];
+        slashes = 0;
+
+        for (p = group->prefix.data + group->prefix.len - 1;
+             p > group->prefix.data;
+             p--)
+        {
+            if (p[-1] != '/') {
+                continue;
+            }
+
+            slashes++;
+
+            if (group->parent == NULL) {
+                group->parent = ngx_http_routewall_hash_find(&table->groups,
+                                    group->prefix.data, p - group->prefix.data);
+            }
+        }
+
+        if (slashes > table->group_depth) {
+            table->group_depth = slashes;
+        }
+    }
+
+    slot = ngx_array_push(&rmcf->tables);
+    if (slot == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *slot = table;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_routewall_push_regex(ngx_conf_t *cf, ngx_array_t *list,
+    ngx_str_t *pattern, ngx_flag_t single)
+{
+    ngx_http_routewall_regex_t  *r;
+
+    r = ngx_array_push(list);
+    if (r == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    r->single = single;
+    r->regex = ngx_http_routewall_compile(cf, pattern);
+
+    return r->regex ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
+{
+    ngx_http_routewall_table_t *table = (ngx_http_routewall_table_t *) conf;
+
+    ngx_str_t                    *value, *key;
+    ngx_regex_t                 **single;
+    ngx_http_routewall_group_t   *group, **slot;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts != 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table entry \"%V\" takes one argument",
+                           &value[0]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strcmp(value[0].data, "clean") == 0
+        || ngx_strcmp(value[0].data, "query") == 0
+        || ngx_strcmp(value[0].data, "single_slashes") == 0)
+    {
+        single = value[0].data[0] == 'c' ? &table->clean
+                 : value[0].data[0] == 'q' ? &table->query
+                 : &table->single_slashes;
+
+        if (*single != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table entry \"%V\" is duplicate",
+                               &value[0]);
+            return NGX_CONF_ERROR;
+        }
+
+        *single = ngx_http_routewall_compile(cf, &value[1]);
+        return *single ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if (ngx_strcmp(value[0].data, "exact") == 0) {
+        key = ngx_array_push(&table->exact_list);
+        if (key == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *key = value[1];
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[0].data, "group") == 0) {
+        if (value[1].len < 3
+            || value[1].data[0] != '/'
+            || value[1].data[value[1].len - 1] != '/')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table group \"%V\" must start and end "
+                               "with \"/\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        group = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_group_t));
+        slot = ngx_array_push(&table->group_list);
+        if (group == NULL || slot == NULL
+            || ngx_array_init(&group->regexes, cf->pool, 4,
+                              sizeof(ngx_http_routewall_regex_t)) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        group->prefix = value[1];
+        *slot = group;
+        table->current = group;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[0].data, "regex") == 0
+        || ngx_strcmp(value[0].data, "regex_single") == 0)
+    {
+        if (table->current == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table \"%V\" before any \"group\"",
+                               &value[0]);
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_routewall_push_regex(cf, &table->current->regexes,
+                                             &value[1], value[0].len > 5);
+    }
+
+    if (ngx_strcmp(value[0].data, "top") == 0
+        || ngx_strcmp(value[0].data, "top_single") == 0)
+    {
+        return ngx_http_routewall_push_regex(cf, &table->top, &value[1],
+                                             value[0].len > 3);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "unknown routewall_table entry \"%V\"", &value[0]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_routewall(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_routewall_loc_conf_t *rlcf = conf;
+
+    ngx_str_t                       *value;
+    ngx_http_routewall_main_conf_t  *rmcf;
+
+    if (rlcf->set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    rlcf->set = 1;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        rlcf->table = NULL;
+        return NGX_CONF_OK;
+    }
+
+    /* Tables are defined at http level, before any use (http.conf comes first). */
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_routewall_module);
+    rlcf->table = ngx_http_routewall_find_table(rmcf, &value[1]);
+
+    if (rlcf->table == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no routewall_table \"%V\" defined before this line",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_routewall_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_routewall_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&rmcf->tables, cf->pool, 2,
+                       sizeof(ngx_http_routewall_table_t *)) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return rmcf;
+}
+
+
+static void *
+ngx_http_routewall_create_loc_conf(ngx_conf_t *cf)
+{
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_loc_conf_t));
+}
+
+
+static char *
+ngx_http_routewall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_routewall_loc_conf_t *prev = parent;
+    ngx_http_routewall_loc_conf_t *conf = child;
+
+    if (!conf->set) {
+        conf->table = prev->table;
+        conf->set = prev->set;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* The check */
+
+static ngx_int_t
+ngx_http_routewall_matches(ngx_regex_t *re, ngx_str_t *s, ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_regex_exec(re, s, NULL, 0);
+
+    if (rc >= 0) {
+        return 1;
+    }
+
+    if (rc != NGX_REGEX_NO_MATCHED) {
+        /* A regex that cannot run (PCRE's match limit) allows nothing. */
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      ngx_regex_exec_n " failed: %i on \"%V\"", rc, s);
+    }
+
+    return 0;
+}
+
+
+/* The first regex of `list` that matches decides: 1 allow, 0 refuse, -1 none matched. */
+static ngx_int_t
+ngx_http_routewall_try(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
+    ngx_array_t *list)
+{
+    ngx_uint_t                   i;
+    ngx_http_routewall_regex_t  *regexes;
+
+    regexes = list->elts;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (!ngx_http_routewall_matches(regexes[i].regex, &r->uri, r)) {
+            continue;
+        }
+
+        if (regexes[i].single) {
+            /* No single_slashes regex to ask: refuse rather than guess. */
+            return table->single_slashes != NULL
+                   && ngx_http_routewall_matches(table->single_slashes,
+                                                 &r->unparsed_uri, r);
+        }
+
+        return 1;
+    }
+
+    return -1;
+}
+
+
+static ngx_int_t
+ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *table)
+{
+    u_char                      *p, *end;
+    size_t                       spelled;
+    ngx_int_t                    rc;
+    ngx_uint_t                   slashes;
+    ngx_http_routewall_group_t  *group, *found;
+
+    /* The usual request spells its path as nginx normalized it; only the others can
+     * hold dot segments, so only they run the regex. */
+    spelled = r->uri.len + (r->args.len ? 1 + r->args.len : 0);
+
+    if (r->unparsed_uri.len != spelled
+        || ngx_memcmp(r->unparsed_uri.data, r->uri.data, r->uri.len) != 0
+        || (r->args.len
+            && (r->unparsed_uri.data[r->uri.len] != '?'
+                || ngx_memcmp(r->unparsed_uri.data + r->uri.len + 1,
+                              r->args.data, r->args.len) != 0)))
+    {
+        if (!ngx_http_routewall_matches(table->clean, &r->unparsed_uri, r)) {
+            return 0;
+        }
+    }
+
+    if (r->args.len && table->query != NULL
+        && ngx_http_routewall_matches(table->query, &r->args, r))
+    {
+        return 0;
+    }
+
+    if (ngx_http_routewall_hash_find(&table->exact, r->uri.data, r->uri.len)) {
+        return 1;
+    }
+
+    /* The longest group prefix: groups nest, so every shorter prefix of the longest
+     * one that is a group is one of its ancestors. */
+    found = NULL;
+    slashes = 0;
+    end = r->uri.data + r->uri.len;
+
+    for (p = r->uri.data + 1; p < end && slashes < table->group_depth; p++) {
+        if (*p != '/') {
+            continue;
+        }
+
+        slashes++;
+        group = ngx_http_routewall_hash_find(&table->groups, r->uri.data,
+                                             p + 1 - r->uri.data);
+        if (group != NULL) {
+            found = group;
+        }
+    }
+
+    if (found == NULL) {
+        return ngx_http_routewall_try(r, table, &table->top) == 1;
+    }
+
+    for (group = found; group != NULL; group = group->parent) {
+        rc = ngx_http_routewall_try(r, table, &group->regexes);
+        if (rc != -1) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_routewall_handler(ngx_http_request_t *r)
+{
+    ngx_http_routewall_loc_conf_t  *rlcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_routewall_module);
+
+    if (rlcf->table == NULL || ngx_http_routewall_allows(r, rlcf->table)) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
+static ngx_int_t
+ngx_http_routewall_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_routewall_handler;
+
+    return NGX_OK;
+}
