@@ -38,6 +38,10 @@
 #include <ngx_http.h>
 
 
+/* The most slashes (after the leading one) a group prefix may hold. */
+#define NGX_HTTP_ROUTEWALL_MAX_DEPTH  64
+
+
 typedef struct {
     ngx_regex_t               *regex;
     ngx_flag_t                 single;
@@ -53,11 +57,21 @@ struct ngx_http_routewall_group_s {
 };
 
 
-/* An open-addressing hash of strings: `size` slots (a power of two), empty ones
- * have len 0 (no key is empty: every path starts with `/`). */
+/* An open-addressing hash of strings, `mask + 1` slots (a power of two), at most half
+ * full. Each slot keeps its key's hash, so a probe reads one slot and compares bytes only
+ * on a real candidate; empty slots have no data (no key is empty). nginx's own ngx_hash_t
+ * needs sizes tuned per key set, and its key function (`key * 31 + c`) clusters paths
+ * that differ in one late character in neighbouring slots. */
 typedef struct {
-    ngx_str_t                 *keys;
-    void                     **values;
+    u_char                    *data;
+    uint32_t                   len;
+    uint32_t                   hash;
+    void                      *value;
+} ngx_http_routewall_slot_t;
+
+
+typedef struct {
+    ngx_http_routewall_slot_t *slots;
     ngx_uint_t                 mask;
 } ngx_http_routewall_hash_t;
 
@@ -155,67 +169,103 @@ ngx_module_t  ngx_http_routewall_module = {
 
 /* The hash */
 
+/* FNV-1a, one byte at a time, so a path's prefixes hash on the way to its end... */
+#define ngx_http_routewall_hash_start  2166136261u
+#define ngx_http_routewall_hash_step(h, c)  (((h) ^ (c)) * 16777619u)
+
+
+/* ...and a final mix, so the low bits that pick a slot depend on every byte. */
+static ngx_inline uint32_t
+ngx_http_routewall_hash_finish(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+
+    return h;
+}
+
+
+static uint32_t
+ngx_http_routewall_hash_of(u_char *data, size_t len)
+{
+    uint32_t  h;
+
+    h = ngx_http_routewall_hash_start;
+
+    while (len--) {
+        h = ngx_http_routewall_hash_step(h, *data++);
+    }
+
+    return ngx_http_routewall_hash_finish(h);
+}
+
+
+static void *
+ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, u_char *data,
+    size_t len, uint32_t h)
+{
+    ngx_uint_t                  i;
+    ngx_http_routewall_slot_t  *slot;
+
+    for (i = h & hash->mask; /* void */; i = (i + 1) & hash->mask) {
+        slot = &hash->slots[i];
+
+        if (slot->data == NULL) {
+            return NULL;
+        }
+
+        if (slot->hash == h && slot->len == len
+            && ngx_memcmp(slot->data, data, len) == 0)
+        {
+            return slot->value;
+        }
+    }
+}
+
+
 static ngx_int_t
 ngx_http_routewall_hash_build(ngx_conf_t *cf, ngx_http_routewall_hash_t *hash,
     ngx_str_t *keys, void **values, ngx_uint_t n)
 {
-    ngx_uint_t  size, i, slot;
+    uint32_t                    h;
+    ngx_uint_t                  size, i, j;
+    ngx_http_routewall_slot_t  *slot;
 
-    /* At most half full, so a miss ends at an empty slot after a probe or two. */
     size = 8;
     while (size < 2 * n) {
         size *= 2;
     }
 
     hash->mask = size - 1;
-    hash->keys = ngx_pcalloc(cf->pool, size * sizeof(ngx_str_t));
-    hash->values = ngx_pcalloc(cf->pool, size * sizeof(void *));
-    if (hash->keys == NULL || hash->values == NULL) {
+    hash->slots = ngx_pcalloc(cf->pool, size * sizeof(ngx_http_routewall_slot_t));
+    if (hash->slots == NULL) {
         return NGX_ERROR;
     }
 
     for (i = 0; i < n; i++) {
-        slot = ngx_hash_key(keys[i].data, keys[i].len) & hash->mask;
+        h = ngx_http_routewall_hash_of(keys[i].data, keys[i].len);
 
-        while (hash->keys[slot].len) {
-            if (hash->keys[slot].len == keys[i].len
-                && ngx_memcmp(hash->keys[slot].data, keys[i].data, keys[i].len) == 0)
+        for (j = h & hash->mask; /* void */; j = (j + 1) & hash->mask) {
+            slot = &hash->slots[j];
+
+            if (slot->data == NULL
+                || (slot->hash == h && slot->len == keys[i].len
+                    && ngx_memcmp(slot->data, keys[i].data, keys[i].len) == 0))
             {
                 break;
             }
-            slot = (slot + 1) & hash->mask;
         }
 
-        hash->keys[slot] = keys[i];
-        hash->values[slot] = values ? values[i] : (void *) 1;
+        slot->data = keys[i].data;
+        slot->len = keys[i].len;
+        slot->hash = h;
+        slot->value = values ? values[i] : (void *) 1;
     }
 
     return NGX_OK;
-}
-
-
-static void *
-ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, u_char *data,
-    size_t len)
-{
-    ngx_uint_t  slot;
-
-    if (hash->keys == NULL) {
-        return NULL;
-    }
-
-    slot = ngx_hash_key(data, len) & hash->mask;
-
-    while (hash->keys[slot].len) {
-        if (hash->keys[slot].len == len
-            && ngx_memcmp(hash->keys[slot].data, data, len) == 0)
-        {
-            return hash->values[slot];
-        }
-        slot = (slot + 1) & hash->mask;
-    }
-
-    return NULL;
 }
 
 
@@ -357,8 +407,18 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (group->parent == NULL) {
                 group->parent = ngx_http_routewall_hash_find(&table->groups,
-                                    group->prefix.data, p - group->prefix.data);
+                                    group->prefix.data, p - group->prefix.data,
+                                    ngx_http_routewall_hash_of(group->prefix.data,
+                                        p - group->prefix.data));
             }
+        }
+
+        if (slashes > NGX_HTTP_ROUTEWALL_MAX_DEPTH) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table group \"%V\" is deeper than %d "
+                               "segments", &group->prefix,
+                               NGX_HTTP_ROUTEWALL_MAX_DEPTH);
+            return NGX_CONF_ERROR;
         }
 
         if (slashes > table->group_depth) {
@@ -629,8 +689,10 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
 {
     u_char                      *p, *end;
     size_t                       spelled;
+    size_t                       prefix_len[NGX_HTTP_ROUTEWALL_MAX_DEPTH];
+    uint32_t                     h, prefix_hash[NGX_HTTP_ROUTEWALL_MAX_DEPTH];
     ngx_int_t                    rc;
-    ngx_uint_t                   slashes;
+    ngx_uint_t                   depth;
     ngx_http_routewall_group_t  *group, *found;
 
     /* The usual request spells its path as nginx normalized it; only the others can
@@ -655,27 +717,35 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
         return 0;
     }
 
-    if (ngx_http_routewall_hash_find(&table->exact, r->uri.data, r->uri.len)) {
+    /* One pass over the path: its hash grows byte by byte, and the hash of the prefix
+     * ending at each of its first group_depth slashes (after the leading one) is kept. */
+    depth = 0;
+    h = ngx_http_routewall_hash_start;
+    end = r->uri.data + r->uri.len;
+
+    for (p = r->uri.data; p < end; p++) {
+        h = ngx_http_routewall_hash_step(h, *p);
+
+        if (*p == '/' && p != r->uri.data && depth < table->group_depth) {
+            prefix_len[depth] = p + 1 - r->uri.data;
+            prefix_hash[depth] = ngx_http_routewall_hash_finish(h);
+            depth++;
+        }
+    }
+
+    if (ngx_http_routewall_hash_find(&table->exact, r->uri.data, r->uri.len,
+                                     ngx_http_routewall_hash_finish(h)))
+    {
         return 1;
     }
 
-    /* The longest group prefix: groups nest, so every shorter prefix of the longest
-     * one that is a group is one of its ancestors. */
+    /* The longest group prefix of the path: groups nest, so the shorter group prefixes
+     * of the path are its ancestors, tried after it through `parent`. */
     found = NULL;
-    slashes = 0;
-    end = r->uri.data + r->uri.len;
 
-    for (p = r->uri.data + 1; p < end && slashes < table->group_depth; p++) {
-        if (*p != '/') {
-            continue;
-        }
-
-        slashes++;
-        group = ngx_http_routewall_hash_find(&table->groups, r->uri.data,
-                                             p + 1 - r->uri.data);
-        if (group != NULL) {
-            found = group;
-        }
+    while (depth-- > 0 && found == NULL) {
+        found = ngx_http_routewall_hash_find(&table->groups, r->uri.data,
+                                             prefix_len[depth], prefix_hash[depth]);
     }
 
     if (found == NULL) {
