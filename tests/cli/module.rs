@@ -156,6 +156,14 @@ fn nginx_refuses_a_table_the_module_cannot_use() {
             "server { listen 127.0.0.1:9; location / { routewall nope; } }",
             "no routewall_table \"nope\"",
         ),
+        // The module keeps the prefixes of a path's first 64 slashes on its stack.
+        (
+            &*format!(
+                "routewall_table t {{ {clean} group {}/; }}",
+                "/a".repeat(66)
+            ),
+            "is deeper than 64 segments",
+        ),
     ];
     for (http, expected) in cases {
         let (ok, err) = nginx_t(http);
