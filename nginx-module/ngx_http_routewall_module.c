@@ -7,20 +7,30 @@
  *     routewall NAME | off;          http, server or location level (location.conf)
  *
  * A location with `routewall NAME` answers 404 to every request the table does not
- * allow. The table is the tree layout's allowlist (crates/allowlist/src/layout/tree.rs)
- * and this module walks it exactly as nginx walks the tree layout's locations, so both
- * layouts allow the same requests (the differential tests check both against Werkzeug):
+ * allow. The table is the tree layout's allowlist (crates/allowlist/src/layout/tree.rs,
+ * build_native_tree), and the differential tests check what it allows against Werkzeug:
  *
  *   1. a raw path that nginx normalized (it differs from `$uri$is_args$args`) must match
  *      the table's `clean` regex: no dot segments (`/../`, `%2e`), which nginx resolves
  *      but proxy_pass forwards as sent;
  *   2. with a query string, the `query` regex must not match it (Werkzeug's debugger key);
  *   3. an `exact` path allows;
- *   4. otherwise the longest `group` prefix of the path (prefixes end in `/`) picks the
- *      regexes to try: the group's, then its parent groups', and when no group matches,
- *      the `top` regexes. The first regex that matches decides: it allows, unless it is a
- *      `*_single` regex and the raw path holds an empty segment (the `single_slashes`
- *      regex, over the raw path, does not match). No match: 404.
+ *   4. a `route` that takes the path allows. Routes form a tree of segments, walked
+ *      from the root with backtracking: a segment goes on by its text (one hash lookup)
+ *      or by each `segment` pattern of the node that it matches, and a node's tail
+ *      regexes may take the whole rest of the path (slash-crossing parameters). A pattern
+ *      decides an ASCII segment itself (texts and runs of a byte class, greedy: the table
+ *      guarantees each run stops where its class does) and leaves any other segment to
+ *      its regex, which holds Werkzeug's code-point semantics;
+ *   5. what is left are the routes that need single slashes: the longest `group` prefix
+ *      of the path (prefixes end in `/`) picks the regexes to try: the group's, then its
+ *      parent groups', and when no group matches, the `top` regexes. The first regex that
+ *      matches decides: it allows, unless it is a `*_single` regex and the raw path holds
+ *      an empty segment (the `single_slashes` regex, over the raw path, does not match).
+ *      No match: 404.
+ *
+ * Why native matching: a PCRE run costs about half a microsecond here, a byte loop over a
+ * segment a few nanoseconds (README, "Cost, measured").
  *
  * Everything is read and compiled at configuration time: a table nginx cannot compile
  * fails `nginx -t`, which routewall runs before writing anything. The check runs first in
@@ -66,6 +76,7 @@ typedef struct {
     u_char                    *data;
     uint32_t                   len;
     uint32_t                   hash;
+    void                      *owner;        /* the node of a text edge, else NULL */
     void                      *value;
 } ngx_http_routewall_slot_t;
 
@@ -73,7 +84,47 @@ typedef struct {
 typedef struct {
     ngx_http_routewall_slot_t *slots;
     ngx_uint_t                 mask;
+    ngx_uint_t                 count;        /* only for the growing text edges */
 } ngx_http_routewall_hash_t;
+
+
+/* One item of a segment pattern: a text, or (text.len == 0) a run of min..max bytes of
+ * the ASCII bytes marked in member. Matched greedily: a run always stops where its class
+ * does, which the table guarantees (a run never precedes another run or a text whose
+ * first byte it holds; checked when the table is read). */
+typedef struct {
+    ngx_str_t                  text;
+    size_t                     min;
+    size_t                     max;
+    u_char                     member[128];
+} ngx_http_routewall_item_t;
+
+
+/* A segment pattern: items for an ASCII segment, the regex (over the segment with its
+ * leading `/`) for any other. */
+typedef struct {
+    ngx_regex_t               *regex;
+    ngx_array_t                items;        /* ngx_http_routewall_item_t */
+} ngx_http_routewall_segment_t;
+
+
+typedef struct ngx_http_routewall_node_s  ngx_http_routewall_node_t;
+
+typedef struct {
+    ngx_http_routewall_segment_t *segment;
+    ngx_http_routewall_node_t    *child;
+} ngx_http_routewall_edge_t;
+
+
+/* A node of the routes' segment tree. Its text children live in the table's `texts`
+ * hash, keyed by the node and the segment; the hash of a segment starts from the node's
+ * seed. */
+struct ngx_http_routewall_node_s {
+    uint32_t                   seed;
+    ngx_flag_t                 end;          /* a route ends here */
+    ngx_array_t                edges;        /* ngx_http_routewall_edge_t */
+    ngx_array_t                tails;        /* ngx_regex_t *, over the rest */
+};
 
 
 typedef struct {
@@ -85,6 +136,10 @@ typedef struct {
     ngx_http_routewall_hash_t  groups;
     ngx_uint_t                 group_depth;  /* most slashes in a group prefix */
     ngx_array_t                top;          /* ngx_http_routewall_regex_t */
+    ngx_http_routewall_node_t *root;         /* NULL: no routes */
+    ngx_http_routewall_hash_t  texts;        /* text edges of the nodes */
+    ngx_array_t                segments;     /* ngx_http_routewall_segment_t */
+    uint32_t                   nodes;
 
     /* While the block is read. */
     ngx_array_t                exact_list;   /* ngx_str_t */
@@ -204,11 +259,15 @@ ngx_http_routewall_hash_of(u_char *data, size_t len)
 
 
 static void *
-ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, u_char *data,
-    size_t len, uint32_t h)
+ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, void *owner,
+    u_char *data, size_t len, uint32_t h)
 {
     ngx_uint_t                  i;
     ngx_http_routewall_slot_t  *slot;
+
+    if (hash->slots == NULL) {
+        return NULL;
+    }
 
     for (i = h & hash->mask; /* void */; i = (i + 1) & hash->mask) {
         slot = &hash->slots[i];
@@ -217,12 +276,64 @@ ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, u_char *data,
             return NULL;
         }
 
-        if (slot->hash == h && slot->len == len
+        if (slot->hash == h && slot->len == len && slot->owner == owner
             && ngx_memcmp(slot->data, data, len) == 0)
         {
             return slot->value;
         }
     }
+}
+
+
+/* Adds a key known to be absent, growing the table to stay at most half full. Keys of
+ * text edges may be empty (a trailing slash), so a slot is free when it has no value. */
+static ngx_int_t
+ngx_http_routewall_hash_add(ngx_conf_t *cf, ngx_http_routewall_hash_t *hash,
+    void *owner, ngx_str_t *key, uint32_t h, void *value)
+{
+    ngx_uint_t                  i, j, size;
+    ngx_http_routewall_slot_t  *old, *slot;
+
+    if (hash->slots == NULL || 2 * (hash->count + 1) > hash->mask + 1) {
+        old = hash->slots;
+        size = old ? 2 * (hash->mask + 1) : 64;
+
+        hash->slots = ngx_pcalloc(cf->pool, size * sizeof(ngx_http_routewall_slot_t));
+        if (hash->slots == NULL) {
+            return NGX_ERROR;
+        }
+
+        j = old ? hash->mask + 1 : 0;
+        hash->mask = size - 1;
+
+        for (i = 0; i < j; i++) {
+            if (old[i].value == NULL) {
+                continue;
+            }
+
+            slot = &hash->slots[old[i].hash & hash->mask];
+            while (slot->value != NULL) {
+                slot = &hash->slots[(slot - hash->slots + 1) & hash->mask];
+            }
+
+            *slot = old[i];
+        }
+    }
+
+    slot = &hash->slots[h & hash->mask];
+    while (slot->value != NULL) {
+        slot = &hash->slots[(slot - hash->slots + 1) & hash->mask];
+    }
+
+    /* An empty key still needs non-NULL data: lookups stop at a slot without data. */
+    slot->data = key->len ? key->data : (u_char *) "";
+    slot->len = key->len;
+    slot->hash = h;
+    slot->owner = owner;
+    slot->value = value;
+    hash->count++;
+
+    return NGX_OK;
 }
 
 
@@ -407,7 +518,7 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (group->parent == NULL) {
                 group->parent = ngx_http_routewall_hash_find(&table->groups,
-                                    group->prefix.data, p - group->prefix.data,
+                                    NULL, group->prefix.data, p - group->prefix.data,
                                     ngx_http_routewall_hash_of(group->prefix.data,
                                         p - group->prefix.data));
             }
@@ -455,6 +566,302 @@ ngx_http_routewall_push_regex(ngx_conf_t *cf, ngx_array_t *list,
 }
 
 
+/* The most steps a route may take: the walk recurses once per step. */
+#define NGX_HTTP_ROUTEWALL_MAX_STEPS  256
+
+
+static uint32_t
+ngx_http_routewall_text_hash(uint32_t seed, u_char *data, size_t len)
+{
+    while (len--) {
+        seed = ngx_http_routewall_hash_step(seed, *data++);
+    }
+
+    return ngx_http_routewall_hash_finish(seed);
+}
+
+
+static ngx_http_routewall_node_t *
+ngx_http_routewall_node(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
+{
+    ngx_http_routewall_node_t  *node;
+
+    node = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_node_t));
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->seed = ngx_http_routewall_hash_start ^ (table->nodes++ * 0x9e3779b1u);
+
+    return node;
+}
+
+
+static void *
+ngx_http_routewall_push(ngx_conf_t *cf, ngx_array_t *a, size_t size)
+{
+    if (a->nalloc == 0 && ngx_array_init(a, cf->pool, 2, size) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_array_push(a);
+}
+
+
+/* `~BITS:MIN:MAX`: 32 hex digits of the ASCII members (the last digit holds bytes 0-3),
+ * the fewest and the most bytes (`-`: no limit). */
+static ngx_int_t
+ngx_http_routewall_run(ngx_str_t *arg, ngx_http_routewall_item_t *item)
+{
+    u_char      *p, *colon, *last;
+    ngx_int_t    n, digit;
+    ngx_uint_t   i, b;
+
+    if (arg->len < 1 + 32 + 4 || arg->data[33] != ':') {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 32; i++) {
+        digit = ngx_hextoi(&arg->data[1 + i], 1);
+        if (digit == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        for (b = 0; b < 4; b++) {
+            item->member[4 * (31 - i) + b] = (digit >> b) & 1;
+        }
+    }
+
+    p = arg->data + 34;
+    last = arg->data + arg->len;
+    colon = ngx_strlchr(p, last, ':');
+    if (colon == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(p, colon - p);
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    item->min = n;
+    p = colon + 1;
+
+    if (last - p == 1 && *p == '-') {
+        item->max = NGX_MAX_SIZE_T_VALUE;
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(p, last - p);
+    if (n == NGX_ERROR || (size_t) n < item->min) {
+        return NGX_ERROR;
+    }
+
+    item->max = n;
+
+    return NGX_OK;
+}
+
+
+/* segment REGEX ITEM... */
+static char *
+ngx_http_routewall_segment(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
+{
+    ngx_str_t                     *value;
+    ngx_uint_t                     i;
+    ngx_http_routewall_item_t     *item, *items;
+    ngx_http_routewall_segment_t  *segment;
+
+    value = cf->args->elts;
+
+    segment = ngx_http_routewall_push(cf, &table->segments,
+                                      sizeof(ngx_http_routewall_segment_t));
+    if (segment == NULL
+        || ngx_array_init(&segment->items, cf->pool, cf->args->nelts,
+                          sizeof(ngx_http_routewall_item_t)) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    segment->regex = ngx_http_routewall_compile(cf, &value[1]);
+    if (segment->regex == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        item = ngx_array_push(&segment->items);
+        if (item == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(item, sizeof(ngx_http_routewall_item_t));
+
+        if (value[i].len > 1 && value[i].data[0] == '='
+            && ngx_strlchr(value[i].data, value[i].data + value[i].len, '/') == NULL)
+        {
+            item->text.data = value[i].data + 1;
+            item->text.len = value[i].len - 1;
+            continue;
+        }
+
+        if (value[i].data[0] != '~' || ngx_http_routewall_run(&value[i], item) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table segment item \"%V\" is neither "
+                               "\"=TEXT\" without \"/\" nor \"~BITS:MIN:MAX\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* Greedy matching is exact only when each run stops where its class does. */
+    items = segment->items.elts;
+
+    for (i = 0; i + 1 < segment->items.nelts; i++) {
+        if (items[i].text.len == 0
+            && (items[i + 1].text.len == 0
+                || (items[i + 1].text.data[0] < 0x80
+                    && items[i].member[items[i + 1].text.data[0]])))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table segment item \"%V\" can take what "
+                               "follows it", &value[i + 2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* route STEP...: `=TEXT`, `@N` or, last, `*REGEX` */
+static char *
+ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
+{
+    uint32_t                       h;
+    ngx_str_t                     *value, text;
+    ngx_int_t                      n;
+    ngx_uint_t                     i, j;
+    ngx_regex_t                  **tail;
+    ngx_http_routewall_edge_t     *edge;
+    ngx_http_routewall_node_t     *node, *child;
+    ngx_http_routewall_segment_t  *segment;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts > 1 + NGX_HTTP_ROUTEWALL_MAX_STEPS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table route takes more than %d steps",
+                           NGX_HTTP_ROUTEWALL_MAX_STEPS);
+        return NGX_CONF_ERROR;
+    }
+
+    if (table->root == NULL) {
+        table->root = ngx_http_routewall_node(cf, table);
+        if (table->root == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    node = table->root;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        switch (value[i].len ? value[i].data[0] : '\0') {
+
+        case '=':
+            text.data = value[i].data + 1;
+            text.len = value[i].len - 1;
+
+            if (ngx_strlchr(text.data, text.data + text.len, '/') != NULL) {
+                goto invalid;
+            }
+
+            h = ngx_http_routewall_text_hash(node->seed, text.data, text.len);
+            child = ngx_http_routewall_hash_find(&table->texts, node, text.data,
+                                                 text.len, h);
+
+            if (child == NULL) {
+                child = ngx_http_routewall_node(cf, table);
+                if (child == NULL
+                    || ngx_http_routewall_hash_add(cf, &table->texts, node, &text,
+                                                   h, child) != NGX_OK)
+                {
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            node = child;
+            break;
+
+        case '@':
+            n = ngx_atoi(value[i].data + 1, value[i].len - 1);
+            if (n == NGX_ERROR || (ngx_uint_t) n >= table->segments.nelts) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "routewall_table route step \"%V\" names no "
+                                   "segment defined before it", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            segment = (ngx_http_routewall_segment_t *) table->segments.elts + n;
+            child = NULL;
+            edge = node->edges.elts;
+
+            for (j = 0; j < node->edges.nelts; j++) {
+                if (edge[j].segment == segment) {
+                    child = edge[j].child;
+                    break;
+                }
+            }
+
+            if (child == NULL) {
+                edge = ngx_http_routewall_push(cf, &node->edges,
+                                               sizeof(ngx_http_routewall_edge_t));
+                child = ngx_http_routewall_node(cf, table);
+                if (edge == NULL || child == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                edge->segment = segment;
+                edge->child = child;
+            }
+
+            node = child;
+            break;
+
+        case '*':
+            if (i + 1 != cf->args->nelts) {
+                goto invalid;
+            }
+
+            text.data = value[i].data + 1;
+            text.len = value[i].len - 1;
+
+            tail = ngx_http_routewall_push(cf, &node->tails, sizeof(ngx_regex_t *));
+            if (tail == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *tail = ngx_http_routewall_compile(cf, &text);
+
+            return *tail ? NGX_CONF_OK : NGX_CONF_ERROR;
+
+        default:
+            goto invalid;
+        }
+    }
+
+    node->end = 1;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "routewall_table route step \"%V\" is neither \"=TEXT\" "
+                       "without \"/\", \"@N\" nor, last, \"*REGEX\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
 static char *
 ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 {
@@ -465,6 +872,14 @@ ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     ngx_http_routewall_group_t   *group, **slot;
 
     value = cf->args->elts;
+
+    if (ngx_strcmp(value[0].data, "route") == 0 && cf->args->nelts >= 2) {
+        return ngx_http_routewall_route(cf, table);
+    }
+
+    if (ngx_strcmp(value[0].data, "segment") == 0 && cf->args->nelts >= 2) {
+        return ngx_http_routewall_segment(cf, table);
+    }
 
     if (cf->args->nelts != 2) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -685,6 +1100,109 @@ ngx_http_routewall_try(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
 
 
 static ngx_int_t
+ngx_http_routewall_segment_matches(ngx_http_request_t *r,
+    ngx_http_routewall_segment_t *segment, u_char *slash, u_char *end)
+{
+    u_char                     *p, *start;
+    size_t                      n;
+    ngx_str_t                   s;
+    ngx_uint_t                  i;
+    ngx_http_routewall_item_t  *item;
+
+    for (p = slash + 1; p < end; p++) {
+        if (*p >= 0x80) {
+            /* Code points, invalid UTF-8 and Unicode classes: PCRE's work. */
+            s.data = slash;
+            s.len = end - slash;
+            return ngx_http_routewall_matches(segment->regex, &s, r);
+        }
+    }
+
+    p = slash + 1;
+    item = segment->items.elts;
+
+    for (i = 0; i < segment->items.nelts; i++) {
+        if (item[i].text.len) {
+            if ((size_t) (end - p) < item[i].text.len
+                || ngx_memcmp(p, item[i].text.data, item[i].text.len) != 0)
+            {
+                return 0;
+            }
+
+            p += item[i].text.len;
+            continue;
+        }
+
+        for (start = p; p < end && item[i].member[*p]; p++) { /* void */ }
+
+        n = p - start;
+
+        if (n < item[i].min || n > item[i].max) {
+            return 0;
+        }
+    }
+
+    return p == end;
+}
+
+
+/* Whether a route of `node` takes the rest of the path, which is empty or starts with the
+ * `/` at `slash`. Recurses once per segment, as deep as the routes go. */
+static ngx_int_t
+ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
+    ngx_http_routewall_node_t *node, u_char *slash, u_char *end)
+{
+    u_char                     *p;
+    uint32_t                    h;
+    ngx_str_t                   rest;
+    ngx_uint_t                  i;
+    ngx_regex_t               **tails;
+    ngx_http_routewall_edge_t  *edge;
+    ngx_http_routewall_node_t  *child;
+
+    if (slash == end) {
+        return node->end;
+    }
+
+    h = node->seed;
+
+    for (p = slash + 1; p < end && *p != '/'; p++) {
+        h = ngx_http_routewall_hash_step(h, *p);
+    }
+
+    child = ngx_http_routewall_hash_find(&table->texts, node, slash + 1,
+                                         p - slash - 1,
+                                         ngx_http_routewall_hash_finish(h));
+
+    if (child != NULL && ngx_http_routewall_walk(r, table, child, p, end)) {
+        return 1;
+    }
+
+    edge = node->edges.elts;
+
+    for (i = 0; i < node->edges.nelts; i++) {
+        if (ngx_http_routewall_segment_matches(r, edge[i].segment, slash, p)
+            && ngx_http_routewall_walk(r, table, edge[i].child, p, end))
+        {
+            return 1;
+        }
+    }
+
+    tails = node->tails.elts;
+    rest.data = slash;
+    rest.len = end - slash;
+
+    for (i = 0; i < node->tails.nelts; i++) {
+        if (ngx_http_routewall_matches(tails[i], &rest, r)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
 ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *table)
 {
     u_char                      *p, *end;
@@ -733,8 +1251,14 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
         }
     }
 
-    if (ngx_http_routewall_hash_find(&table->exact, r->uri.data, r->uri.len,
+    if (ngx_http_routewall_hash_find(&table->exact, NULL, r->uri.data, r->uri.len,
                                      ngx_http_routewall_hash_finish(h)))
+    {
+        return 1;
+    }
+
+    if (table->root != NULL && r->uri.len && r->uri.data[0] == '/'
+        && ngx_http_routewall_walk(r, table, table->root, r->uri.data, end))
     {
         return 1;
     }
@@ -744,7 +1268,7 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
     found = NULL;
 
     while (depth-- > 0 && found == NULL) {
-        found = ngx_http_routewall_hash_find(&table->groups, r->uri.data,
+        found = ngx_http_routewall_hash_find(&table->groups, NULL, r->uri.data,
                                              prefix_len[depth], prefix_hash[depth]);
     }
 

@@ -113,6 +113,9 @@ struct Token {
     /// Holds a parameter that may contain `/` (Werkzeug's `path`), so the token runs to
     /// the end of the rule.
     crosses: bool,
+    /// What follows the token's leading `/` as items the nginx module can match without
+    /// PCRE, when every parameter in it allows that (see [`pattern::segment_items`]).
+    native: Option<Vec<pattern::SegmentItem>>,
 }
 
 /// How Werkzeug answers a variant's path for a method the rule does not accept.
@@ -651,11 +654,7 @@ fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<(Variant, Kind)
         }
     } else if !route.strict_slashes {
         let mut longer = tokens;
-        longer.push(Token {
-            regex: Fragment("/".to_owned()),
-            literal: Some("/".to_owned()),
-            crosses: false,
-        });
+        longer.push(Token::slash());
         // `/loose` with strict_slashes=False matches `/loose/` as its own path.
         out.push((Variant { tokens: longer }, Kind::Own));
     }
@@ -695,11 +694,7 @@ fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untransla
                         if let Some(done) = current.take() {
                             out.push(done);
                         }
-                        current = Some(Token {
-                            regex: Fragment("/".to_owned()),
-                            literal: Some("/".to_owned()),
-                            crosses: false,
-                        });
+                        current = Some(Token::slash());
                     } else if i > 0 {
                         let token = current.get_or_insert_with(Token::empty);
                         token.append_literal("/");
@@ -720,6 +715,13 @@ fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untransla
                 token.regex.0.push_str(&fragment.0);
                 token.literal = None;
                 token.crosses |= !conv.part_isolating;
+                token.native = match (token.native.take(), token.crosses) {
+                    (Some(mut items), false) => pattern::segment_items(&conv.regex).map(|more| {
+                        items.extend(more);
+                        items
+                    }),
+                    _ => None,
+                };
             }
         }
     }
@@ -743,6 +745,17 @@ impl Token {
             regex: Fragment::default(),
             literal: Some(String::new()),
             crosses: false,
+            native: Some(Vec::new()),
+        }
+    }
+
+    /// A new segment's leading `/`.
+    fn slash() -> Self {
+        Token {
+            regex: Fragment("/".to_owned()),
+            literal: Some("/".to_owned()),
+            crosses: false,
+            native: Some(Vec::new()),
         }
     }
 
@@ -750,6 +763,9 @@ impl Token {
         self.regex.0.push_str(&pattern::literal(text));
         if let Some(l) = self.literal.as_mut() {
             l.push_str(text);
+        }
+        if let Some(items) = self.native.as_mut() {
+            items.push(pattern::SegmentItem::Text(text.to_owned()));
         }
     }
 }

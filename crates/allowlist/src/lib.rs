@@ -34,9 +34,11 @@
 mod layout;
 pub mod pattern;
 
-pub use layout::tree::{self, Node, Regex, Tree, build_tree};
+pub use layout::tree::{
+    self, NativeSegment, Node, Regex, Step, Tree, build_native_tree, build_tree,
+};
 pub use layout::{Group, Join, Layout, MAX_REGEX_BYTES, Part, Table, build, build_with};
-pub use pattern::DefinitionStyle;
+pub use pattern::{DefinitionStyle, SegmentItem};
 
 impl From<Untranslatable> for routewall_core::EmitError {
     fn from(e: Untranslatable) -> Self {

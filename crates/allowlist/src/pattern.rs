@@ -241,6 +241,108 @@ pub(crate) fn converter(
     Ok(out)
 }
 
+/// One piece of a path segment as routewall's nginx module matches it in compiled code,
+/// without PCRE, when the segment is ASCII (a segment holding any other byte goes to the
+/// segment's regex instead).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SegmentItem {
+    /// Exactly these bytes.
+    Text(String),
+    /// A run of `min` to `max` (no `max`: any number of) bytes, each an ASCII byte whose
+    /// bit is set in `ascii` (bit `b` for byte `b`).
+    Run {
+        /// The ASCII members of the class, one bit per byte value below 0x80.
+        ascii: u128,
+        /// The fewest bytes the run takes.
+        min: u32,
+        /// The most bytes the run takes; `None`: no limit.
+        max: Option<u32>,
+    },
+}
+
+/// The items a part-isolating converter regex (Python dialect) matches, when it is a
+/// sequence of literals and repeated classes (`[^/]{1,}`, `\d+`, the uuid pattern); `None`
+/// for anything else (alternations, assertions, repeated groups), which stays a regex.
+pub(crate) fn segment_items(regex: &str) -> Option<Vec<SegmentItem>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(true)
+        .unicode(true)
+        .build()
+        .parse(regex)
+        .ok()?;
+    let mut out = Vec::new();
+    items_of(&hir, &mut out).then_some(out)
+}
+
+fn items_of(hir: &Hir, out: &mut Vec<SegmentItem>) -> bool {
+    match hir.kind() {
+        HirKind::Empty => true,
+        HirKind::Literal(lit) => match std::str::from_utf8(&lit.0) {
+            // A literal `/` never matches inside a segment: leave that to the regex.
+            Ok(text) if !text.contains('/') => {
+                out.push(SegmentItem::Text(text.to_owned()));
+                true
+            }
+            _ => false,
+        },
+        HirKind::Class(Class::Unicode(class)) => {
+            out.push(run(class, 1, Some(1)));
+            true
+        }
+        HirKind::Repetition(rep) => match rep.sub.kind() {
+            HirKind::Class(Class::Unicode(class)) => {
+                out.push(run(class, rep.min, rep.max));
+                true
+            }
+            _ => false,
+        },
+        HirKind::Capture(cap) => items_of(&cap.sub, out),
+        HirKind::Concat(items) => items.iter().all(|item| items_of(item, out)),
+        _ => false,
+    }
+}
+
+fn run(class: &ClassUnicode, min: u32, max: Option<u32>) -> SegmentItem {
+    let mut ascii = 0u128;
+    for range in class.iter() {
+        for b in (range.start() as u32)..=(range.end() as u32).min(0x7f) {
+            ascii |= 1 << b;
+        }
+    }
+    // A segment never holds `/`.
+    ascii &= !(1u128 << b'/');
+    SegmentItem::Run { ascii, min, max }
+}
+
+/// A segment's items made ready for the module's greedy matching, or `None` when greedy
+/// matching would not be exact: adjacent texts are joined, and a run must be followed by
+/// the end of the segment or by a text whose first byte the run cannot take (then the run
+/// ends exactly where its class does).
+pub(crate) fn greedy_segment(items: Vec<SegmentItem>) -> Option<Vec<SegmentItem>> {
+    let mut out: Vec<SegmentItem> = Vec::with_capacity(items.len());
+    for item in items {
+        match (out.last_mut(), item) {
+            (_, SegmentItem::Text(text)) if text.is_empty() => {}
+            (Some(SegmentItem::Text(last)), SegmentItem::Text(text)) => last.push_str(&text),
+            (_, item) => out.push(item),
+        }
+    }
+    for pair in out.windows(2) {
+        if let SegmentItem::Run { ascii, .. } = &pair[0] {
+            match &pair[1] {
+                SegmentItem::Run { .. } => return None,
+                SegmentItem::Text(text) => {
+                    let first = text.as_bytes()[0];
+                    if first < 0x80 && ascii & (1 << first) != 0 {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -566,6 +668,45 @@ mod tests {
     #[test]
     fn a_class_of_every_byte_is_valid_pcre() {
         assert_eq!(translate("(?s:.*)", false), "^[\\x00-\\xff]*\\z");
+    }
+
+    #[test]
+    fn built_in_converters_are_segment_items() {
+        let digits = segment_items(r"\d+").expect("int");
+        let ascii_digits = (0x30..=0x39).fold(0u128, |bits, b| bits | 1 << b);
+        assert_eq!(
+            digits,
+            [SegmentItem::Run {
+                ascii: ascii_digits,
+                min: 1,
+                max: None
+            }]
+        );
+        let uuid = segment_items(
+            "[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}",
+        )
+        .and_then(greedy_segment)
+        .expect("uuid");
+        assert_eq!(uuid.len(), 9);
+        assert_eq!(uuid[1], SegmentItem::Text("-".into()));
+        assert!(
+            segment_items("(?:ab|cd)").is_none(),
+            "alternations stay regexes"
+        );
+        assert!(segment_items("a/b").is_none());
+    }
+
+    #[test]
+    fn greedy_matching_needs_a_run_to_stop_where_its_class_does() {
+        let word = segment_items("[a-z]+").expect("run");
+        let then = |text: &str| {
+            let mut items = word.clone();
+            items.push(SegmentItem::Text(text.into()));
+            greedy_segment(items)
+        };
+        assert!(then(".json").is_some());
+        assert!(then("x.json").is_none(), "the run could take the `x`");
+        assert!(greedy_segment([word.clone(), word].concat()).is_none());
     }
 
     #[test]

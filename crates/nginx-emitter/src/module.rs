@@ -8,7 +8,8 @@
 //! `nginx-module/ngx_http_routewall_module.c` walks the table exactly as nginx walks the
 //! tree layout's locations.
 
-use routewall_allowlist::tree::{self, Node, Tree};
+use routewall_allowlist::tree::{self, Node, Step, Tree};
+use routewall_allowlist::{NativeSegment, SegmentItem};
 use routewall_core::{EmitContext, EmitError, Output, OutputFile, RouteTable, Templates};
 use serde::Serialize;
 
@@ -21,6 +22,12 @@ struct ModuleContext<'a> {
     header: Header<'a>,
     /// Exact paths, as quoted tokens.
     statics: Vec<String>,
+    /// The segment patterns, each as its line's arguments.
+    segments: Vec<String>,
+    /// The routes the module walks segment by segment, each as its line's arguments.
+    routes: Vec<String>,
+    /// How many there are.
+    native_routes: usize,
     /// Every group of the tree, parents before their children.
     groups: Vec<GroupContext>,
     /// Regexes for paths under no group.
@@ -47,7 +54,7 @@ pub(crate) fn emit(
     refuse_unsupported(ctx, "module")?;
     // The operator's own locations do not say `routewall NAME;`, so none of the app's
     // routes needs leaving out for them.
-    let tree = tree::build_tree(routes, ctx.code_checks, &[])?;
+    let tree = tree::build_native_tree(routes, ctx.code_checks)?;
     let context = context(routes, ctx, &tree);
     let http = templates.render("nginx/module-http.conf", &context)?;
     let location = templates.render("nginx/module.conf", &context)?;
@@ -90,11 +97,43 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, tree: &Tree) -> Module
             [&tree.skipped, &tree.warnings, &tree.extras],
         ),
         statics: tree.statics.iter().map(|s| quote::token(s)).collect(),
+        segments: tree.segments.iter().map(segment_line).collect(),
+        routes: tree.routes.iter().map(|r| route_line(r)).collect(),
+        native_routes: tree.routes.len(),
         groups,
         top: tree.top.iter().map(RegexContext::new).collect(),
         single_slashes: tree.needs_single_slashes(),
         blocked_query: blocked_query_regex(&routes.blocked_query_keys).map(|r| quote::token(&r)),
     }
+}
+
+/// `segment REGEX ITEM...`: `=TEXT`, or `~BITS:MIN:MAX` (32 hex digits of the ASCII
+/// members, bit `b` for byte `b`; `-` for no maximum).
+fn segment_line(segment: &NativeSegment) -> String {
+    let mut args = vec![quote::token(&segment.regex)];
+    for item in &segment.items {
+        args.push(match item {
+            SegmentItem::Text(text) => quote::token(&format!("={text}")),
+            SegmentItem::Run { ascii, min, max } => {
+                let max = max.map_or("-".to_owned(), |m| m.to_string());
+                format!("~{ascii:032x}:{min}:{max}")
+            }
+        });
+    }
+    args.join(" ")
+}
+
+/// `route STEP...`: `=TEXT` a segment, `@N` the Nth `segment` pattern, `*REGEX` the rest.
+fn route_line(steps: &[Step]) -> String {
+    let args: Vec<String> = steps
+        .iter()
+        .map(|step| match step {
+            Step::Text(text) => quote::token(&format!("={text}")),
+            Step::Segment(id) => format!("@{id}"),
+            Step::Tail(regex) => quote::token(&format!("*{regex}")),
+        })
+        .collect();
+    args.join(" ")
 }
 
 #[cfg(test)]
@@ -125,9 +164,15 @@ mod tests {
         assert!(http.contains("routewall_table routewall {\n"), "{http}");
         assert!(http.contains("    exact \"/a;b\\\"c\";\n"), "{http}");
         assert!(
-            http.contains("    group \"/user/\";\n    regex \"^"),
+            http.contains("    segment \"^(?(DEFINE)"),
+            "the int converter's pattern: {http}"
+        );
+        assert!(
+            http.contains(" ~000000000000000003ff000000000000:1:-;\n"),
             "{http}"
         );
+        assert!(http.contains("    route \"=user\" @0;\n"), "{http}");
+        assert!(!http.contains("    group "), "{http}");
         assert!(!http.contains("single_slashes \""), "{http}");
         assert!(http.trim_end().ends_with('}'), "{http}");
         let location = &output

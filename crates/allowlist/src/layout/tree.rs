@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use routewall_core::{CodeChecks, RouteTable};
 
-use super::{Collected, Placement, Variant, collect, group_of, hashable, regexes};
+use super::{Collected, Placement, Variant, collect, finish, group_of, hashable, regexes};
 use crate::Untranslatable;
-use crate::pattern::{DefinitionStyle, Definitions};
+use crate::pattern::{self, DefinitionStyle, Definitions, SegmentItem};
 
 /// The longest location name nginx's location tree holds: a node keeps its name's length
 /// in one byte, and a longer exact or prefix name is silently never matched (nor are the
@@ -44,6 +44,34 @@ pub struct Tree {
     pub warnings: Vec<String>,
     /// Routes the operator added, as `PATH (from ORIGIN)`.
     pub extras: Vec<String>,
+    /// Only from [`build_native_tree`]: the segment patterns [`Step::Segment`] refers to.
+    pub segments: Vec<NativeSegment>,
+    /// Only from [`build_native_tree`]: the dynamic paths (and the static ones no exact
+    /// name can hold), segment by segment, in place of `groups` and `top` regexes.
+    pub routes: Vec<Vec<Step>>,
+}
+
+/// One step of a native route: what the next segment of the path must be.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// Exactly this text (no `/`; empty for a trailing slash).
+    Text(String),
+    /// A segment matching [`Tree::segments`]`[i]`.
+    Segment(usize),
+    /// The rest of the path, from the `/` before this segment, matches this anchored
+    /// regex (a slash-crossing parameter, or a segment greedy matching cannot decide).
+    /// Always the last step.
+    Tail(String),
+}
+
+/// A segment pattern a native route refers to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NativeSegment {
+    /// Anchored, over the segment with its leading `/`: decides a segment holding any
+    /// byte that is not ASCII.
+    pub regex: String,
+    /// Decides an ASCII segment, matched greedily (see [`SegmentItem`]).
+    pub items: Vec<SegmentItem>,
 }
 
 /// A prefix location and what it holds.
@@ -98,6 +126,26 @@ pub fn build_tree(
     table: &RouteTable,
     code_checks: CodeChecks,
     served: &[String],
+) -> Result<Tree, Untranslatable> {
+    build(table, code_checks, served, false)
+}
+
+/// Builds the tree for routewall's nginx module: exact paths as [`build_tree`] does, the
+/// other paths of routes that merge slashes as native [`Tree::routes`] (the module walks
+/// them segment by segment and needs PCRE only for what [`SegmentItem`]s cannot say), and
+/// only the routes that need single slashes as group and top regexes.
+pub fn build_native_tree(
+    table: &RouteTable,
+    code_checks: CodeChecks,
+) -> Result<Tree, Untranslatable> {
+    build(table, code_checks, &[], true)
+}
+
+fn build(
+    table: &RouteTable,
+    code_checks: CodeChecks,
+    served: &[String],
+    native: bool,
 ) -> Result<Tree, Untranslatable> {
     let Collected {
         layout,
@@ -159,7 +207,17 @@ pub fn build_tree(
             .cloned()
             .collect::<Vec<_>>()
     };
-    let plain = Placed::of(remaining(false), false);
+    let mut plain_variants = remaining(false);
+    if native {
+        plain_variants.sort();
+        plain_variants.dedup();
+        let mut index = BTreeMap::new();
+        for variant in std::mem::take(&mut plain_variants) {
+            let steps = steps_of(&variant, &defs, &mut tree.segments, &mut index);
+            tree.routes.push(steps);
+        }
+    }
+    let plain = Placed::of(plain_variants, false);
     let single = Placed::of(remaining(true), true);
 
     let keys: BTreeSet<&String> = plain.groups.keys().chain(single.groups.keys()).collect();
@@ -183,6 +241,52 @@ pub fn build_tree(
     ]
     .concat();
     Ok(tree)
+}
+
+/// A variant as native steps; new segment patterns are added to `segments`.
+fn steps_of(
+    variant: &Variant,
+    defs: &Definitions,
+    segments: &mut Vec<NativeSegment>,
+    index: &mut BTreeMap<NativeSegment, usize>,
+) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(variant.tokens.len());
+    for (i, token) in variant.tokens.iter().enumerate() {
+        // Control characters stay inside regexes, where they are escaped.
+        let text = token
+            .literal
+            .as_deref()
+            .and_then(|l| l.strip_prefix('/'))
+            .filter(|t| !t.contains('/') && !t.bytes().any(|b| b < 0x20 || b == 0x7f));
+        if let Some(text) = text {
+            steps.push(Step::Text(text.to_owned()));
+            continue;
+        }
+        let items = token
+            .native
+            .clone()
+            .filter(|_| token.literal.is_none() && !token.crosses && token.regex.0.starts_with('/'))
+            .and_then(pattern::greedy_segment);
+        if let Some(items) = items {
+            let segment = NativeSegment {
+                regex: defs.finish(&format!("^{}\\z", token.regex.0)),
+                items,
+            };
+            let next = segments.len();
+            let id = *index.entry(segment.clone()).or_insert(next);
+            if id == next {
+                segments.push(segment);
+            }
+            steps.push(Step::Segment(id));
+            continue;
+        }
+        let rest = Variant {
+            tokens: variant.tokens[i..].to_vec(),
+        };
+        steps.push(Step::Tail(finish(&[rest], defs)));
+        break;
+    }
+    steps
 }
 
 /// Variants sorted by where a request can meet them.
@@ -414,6 +518,87 @@ mod tests {
         );
         assert!(tree.groups.is_empty() && tree.top.is_empty(), "{tree:?}");
         assert_eq!(tree.skipped.len(), 2, "{:?}", tree.skipped);
+    }
+
+    #[test]
+    fn the_native_tree_walks_segments_and_keeps_regexes_for_single_slash_routes() {
+        let path = {
+            let mut c = Converter::new("path", "[^/].*?");
+            c.part_isolating = false;
+            Segment::Param(Param::new("p", c))
+        };
+        let mut strict = Route::new("s", "/s/<int:id>", vec![Segment::text("/s/"), int("id")]);
+        strict.merge_slashes = false;
+        let table = RouteTable::new("flask", "app")
+            .with_route(Route::new("about", "/about", vec![Segment::text("/about")]))
+            .with_route(Route::new(
+                "u",
+                "/users/<int:id>",
+                vec![Segment::text("/users/"), int("id")],
+            ))
+            .with_route(Route::new(
+                "f",
+                "/users/<int:id>/files/<path:p>",
+                vec![
+                    Segment::text("/users/"),
+                    int("id"),
+                    Segment::text("/files/"),
+                    path,
+                ],
+            ))
+            .with_route(Route::new(
+                "j",
+                "/v<int:n>.json",
+                vec![Segment::text("/v"), int("n"), Segment::text(".json")],
+            ))
+            .with_route(strict);
+        let tree = build_native_tree(&table, CodeChecks::Allow).expect("builds");
+        assert_eq!(tree.statics.iter().collect::<Vec<_>>(), ["/about"]);
+        let users = tree
+            .routes
+            .iter()
+            .find(|r| r.len() == 2 && r[0] == Step::Text("users".into()))
+            .expect("/users/<int:id>");
+        let Step::Segment(id) = users[1] else {
+            panic!("{users:?}")
+        };
+        assert!(matches!(
+            tree.segments[id].items[..],
+            [SegmentItem::Run {
+                min: 1,
+                max: None,
+                ..
+            }]
+        ));
+        assert!(
+            tree.segments[id].regex.starts_with("^"),
+            "{:?}",
+            tree.segments[id]
+        );
+        let files = tree
+            .routes
+            .iter()
+            .find(|r| r.len() == 4)
+            .expect("the path route");
+        assert_eq!(files[2], Step::Text("files".into()));
+        assert!(
+            matches!(&files[3], Step::Tail(re) if re.ends_with("*?\\z")),
+            "{files:?}"
+        );
+        let json = tree
+            .routes
+            .iter()
+            .find(|r| r.len() == 1)
+            .expect("/v<int:n>.json");
+        let Step::Segment(v) = json[0] else {
+            panic!("{json:?}")
+        };
+        assert_eq!(tree.segments[v].items.len(), 3, "{:?}", tree.segments[v]);
+        // Only the route that needs single slashes is left to regexes.
+        let prefixes: Vec<_> = tree.groups.iter().map(|g| g.prefix.as_str()).collect();
+        assert_eq!(prefixes, ["/s/"]);
+        assert!(tree.groups[0].regexes.iter().all(|r| r.single_slashes));
+        assert!(tree.top.iter().all(|r| r.single_slashes), "{:?}", tree.top);
     }
 
     #[test]
