@@ -68,23 +68,24 @@ struct ngx_http_routewall_group_s {
 
 
 /* An open-addressing hash of strings, `mask + 1` slots (a power of two), at most half
- * full. Each slot keeps its key's hash, so a probe reads one slot and compares bytes only
- * on a real candidate; empty slots have no data (no key is empty). nginx's own ngx_hash_t
- * needs sizes tuned per key set, and its key function (`key * 31 + c`) clusters paths
- * that differ in one late character in neighbouring slots. */
+ * full, growing as keys are added. A slot is 16 bytes and keeps its key's hash, so a
+ * probe reads one slot and compares bytes only on a real candidate; an empty slot has no
+ * data. Values, where a hash has them, sit apart and are read only on a hit. nginx's own
+ * ngx_hash_t needs sizes tuned per key set, and its key function (`key * 31 + c`)
+ * clusters paths that differ in one late character in neighbouring slots. */
 typedef struct {
-    u_char                    *data;
-    uint32_t                   len;
     uint32_t                   hash;
-    void                      *owner;        /* the node of a text edge, else NULL */
-    void                      *value;
+    uint32_t                   len;
+    u_char                    *data;
 } ngx_http_routewall_slot_t;
 
 
 typedef struct {
     ngx_http_routewall_slot_t *slots;
+    void                     **values;       /* by slot; NULL: a set */
     ngx_uint_t                 mask;
-    ngx_uint_t                 count;        /* only for the growing text edges */
+    ngx_uint_t                 count;
+    ngx_flag_t                 valued;
 } ngx_http_routewall_hash_t;
 
 
@@ -117,13 +118,16 @@ typedef struct {
 
 
 /* A node of the routes' segment tree. Its text children live in the table's `texts`
- * hash, keyed by the node and the segment; the hash of a segment starts from the node's
- * seed. */
+ * hash: a slot's data is the child's own `text`, so a hit leads to the child without a
+ * value, and the child's `parent` tells whose child it is (the hash of a segment starts
+ * from the parent's seed, so the children of different nodes rarely collide). */
 struct ngx_http_routewall_node_s {
+    ngx_http_routewall_node_t *parent;
     uint32_t                   seed;
-    ngx_flag_t                 end;          /* a route ends here */
+    uint32_t                   end;          /* a route ends here */
     ngx_array_t                edges;        /* ngx_http_routewall_edge_t */
     ngx_array_t                tails;        /* ngx_regex_t *, over the rest */
+    u_char                     text[1];      /* the segment that leads here */
 };
 
 
@@ -224,43 +228,41 @@ ngx_module_t  ngx_http_routewall_module = {
 
 /* The hash */
 
-/* FNV-1a, one byte at a time, so a path's prefixes hash on the way to its end... */
-#define ngx_http_routewall_hash_start  2166136261u
-#define ngx_http_routewall_hash_step(h, c)  (((h) ^ (c)) * 16777619u)
-
-
-/* ...and a final mix, so the low bits that pick a slot depend on every byte. */
+/* Eight bytes at a time, then a final mix, so the low bits that pick a slot depend on
+ * every byte (a byte-at-a-time FNV-1a cost about twice as much on paths). */
 static ngx_inline uint32_t
-ngx_http_routewall_hash_finish(uint32_t h)
+ngx_http_routewall_hash(uint32_t seed, u_char *p, size_t len)
 {
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
+    uint64_t  h, w;
 
-    return h;
-}
+    h = seed ^ ((uint64_t) len * 0x9e3779b97f4a7c15ULL);
 
-
-static uint32_t
-ngx_http_routewall_hash_of(u_char *data, size_t len)
-{
-    uint32_t  h;
-
-    h = ngx_http_routewall_hash_start;
-
-    while (len--) {
-        h = ngx_http_routewall_hash_step(h, *data++);
+    while (len >= 8) {
+        ngx_memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+        p += 8;
+        len -= 8;
     }
 
-    return ngx_http_routewall_hash_finish(h);
+    if (len) {
+        w = 0;
+        ngx_memcpy(&w, p, len);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    }
+
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+
+    return (uint32_t) h;
 }
 
 
-static void *
-ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, void *owner,
-    u_char *data, size_t len, uint32_t h)
+/* The slot of a key, or NULL. */
+static ngx_http_routewall_slot_t *
+ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, u_char *data,
+    size_t len, uint32_t h)
 {
     ngx_uint_t                  i;
     ngx_http_routewall_slot_t  *slot;
@@ -276,105 +278,115 @@ ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, void *owner,
             return NULL;
         }
 
-        if (slot->hash == h && slot->len == len && slot->owner == owner
+        if (slot->hash == h && slot->len == len
             && ngx_memcmp(slot->data, data, len) == 0)
         {
-            return slot->value;
+            return slot;
         }
     }
 }
 
 
-/* Adds a key known to be absent, growing the table to stay at most half full. Keys of
- * text edges may be empty (a trailing slash), so a slot is free when it has no value. */
+/* The child of `node` reached by the segment `data`, or NULL. */
+static ngx_http_routewall_node_t *
+ngx_http_routewall_text_find(ngx_http_routewall_hash_t *hash,
+    ngx_http_routewall_node_t *node, u_char *data, size_t len)
+{
+    uint32_t                    h;
+    ngx_uint_t                  i;
+    ngx_http_routewall_node_t  *child;
+    ngx_http_routewall_slot_t  *slot;
+
+    if (hash->slots == NULL) {
+        return NULL;
+    }
+
+    h = ngx_http_routewall_hash(node->seed, data, len);
+
+    for (i = h & hash->mask; /* void */; i = (i + 1) & hash->mask) {
+        slot = &hash->slots[i];
+
+        if (slot->data == NULL) {
+            return NULL;
+        }
+
+        if (slot->hash != h || slot->len != len) {
+            continue;
+        }
+
+        child = (ngx_http_routewall_node_t *)
+                    (slot->data - offsetof(ngx_http_routewall_node_t, text));
+
+        if (child->parent == node && ngx_memcmp(slot->data, data, len) == 0) {
+            return child;
+        }
+    }
+}
+
+
+/* Adds a key known to be absent, growing the hash to stay at most half full. */
 static ngx_int_t
 ngx_http_routewall_hash_add(ngx_conf_t *cf, ngx_http_routewall_hash_t *hash,
-    void *owner, ngx_str_t *key, uint32_t h, void *value)
+    u_char *data, size_t len, uint32_t h, void *value)
 {
-    ngx_uint_t                  i, j, size;
-    ngx_http_routewall_slot_t  *old, *slot;
+    void                      **old_values;
+    ngx_uint_t                  i, j, n, size;
+    ngx_http_routewall_slot_t  *old;
 
     if (hash->slots == NULL || 2 * (hash->count + 1) > hash->mask + 1) {
         old = hash->slots;
-        size = old ? 2 * (hash->mask + 1) : 64;
+        old_values = hash->values;
+        n = old ? hash->mask + 1 : 0;
+        size = old ? 2 * n : 64;
 
         hash->slots = ngx_pcalloc(cf->pool, size * sizeof(ngx_http_routewall_slot_t));
         if (hash->slots == NULL) {
             return NGX_ERROR;
         }
 
-        j = old ? hash->mask + 1 : 0;
+        if (hash->valued) {
+            hash->values = ngx_pcalloc(cf->pool, size * sizeof(void *));
+            if (hash->values == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
         hash->mask = size - 1;
 
-        for (i = 0; i < j; i++) {
-            if (old[i].value == NULL) {
+        for (i = 0; i < n; i++) {
+            if (old[i].data == NULL) {
                 continue;
             }
 
-            slot = &hash->slots[old[i].hash & hash->mask];
-            while (slot->value != NULL) {
-                slot = &hash->slots[(slot - hash->slots + 1) & hash->mask];
-            }
-
-            *slot = old[i];
-        }
-    }
-
-    slot = &hash->slots[h & hash->mask];
-    while (slot->value != NULL) {
-        slot = &hash->slots[(slot - hash->slots + 1) & hash->mask];
-    }
-
-    /* An empty key still needs non-NULL data: lookups stop at a slot without data. */
-    slot->data = key->len ? key->data : (u_char *) "";
-    slot->len = key->len;
-    slot->hash = h;
-    slot->owner = owner;
-    slot->value = value;
-    hash->count++;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_routewall_hash_build(ngx_conf_t *cf, ngx_http_routewall_hash_t *hash,
-    ngx_str_t *keys, void **values, ngx_uint_t n)
-{
-    uint32_t                    h;
-    ngx_uint_t                  size, i, j;
-    ngx_http_routewall_slot_t  *slot;
-
-    size = 8;
-    while (size < 2 * n) {
-        size *= 2;
-    }
-
-    hash->mask = size - 1;
-    hash->slots = ngx_pcalloc(cf->pool, size * sizeof(ngx_http_routewall_slot_t));
-    if (hash->slots == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        h = ngx_http_routewall_hash_of(keys[i].data, keys[i].len);
-
-        for (j = h & hash->mask; /* void */; j = (j + 1) & hash->mask) {
-            slot = &hash->slots[j];
-
-            if (slot->data == NULL
-                || (slot->hash == h && slot->len == keys[i].len
-                    && ngx_memcmp(slot->data, keys[i].data, keys[i].len) == 0))
+            for (j = old[i].hash & hash->mask;
+                 hash->slots[j].data != NULL;
+                 j = (j + 1) & hash->mask)
             {
-                break;
+                /* void */
+            }
+
+            hash->slots[j] = old[i];
+
+            if (hash->valued) {
+                hash->values[j] = old_values[i];
             }
         }
-
-        slot->data = keys[i].data;
-        slot->len = keys[i].len;
-        slot->hash = h;
-        slot->value = values ? values[i] : (void *) 1;
     }
+
+    for (j = h & hash->mask; hash->slots[j].data != NULL; j = (j + 1) & hash->mask) {
+        /* void */
+    }
+
+    /* Every key has data, even an empty one (a trailing slash's text edge). */
+    hash->slots[j].data = data ? data : (u_char *) "";
+    hash->slots[j].len = len;
+    hash->slots[j].hash = h;
+
+    if (hash->valued) {
+        hash->values[j] = value;
+    }
+
+    hash->count++;
 
     return NGX_OK;
 }
@@ -401,6 +413,19 @@ ngx_http_routewall_compile(ngx_conf_t *cf, ngx_str_t *pattern)
     }
 
     return rc.regex;
+}
+
+
+/* The group of exactly this prefix, or NULL. */
+static ngx_http_routewall_group_t *
+ngx_http_routewall_group(ngx_http_routewall_table_t *table, u_char *data, size_t len)
+{
+    ngx_http_routewall_slot_t  *slot;
+
+    slot = ngx_http_routewall_hash_find(&table->groups, data, len,
+                                        ngx_http_routewall_hash(0, data, len));
+
+    return slot ? table->groups.values[slot - table->groups.slots] : NULL;
 }
 
 
@@ -431,7 +456,8 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char                        *rv;
     u_char                      *p;
-    ngx_str_t                   *value, *keys;
+    uint32_t                     h;
+    ngx_str_t                   *value, *keys, *key;
     ngx_uint_t                   i, slashes;
     ngx_conf_t                   save;
     ngx_http_routewall_group_t **groups, *group;
@@ -477,28 +503,34 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "has no \"clean\" regex";
     }
 
-    if (ngx_http_routewall_hash_build(cf, &table->exact, table->exact_list.elts,
-                                      NULL, table->exact_list.nelts)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
+    keys = table->exact_list.elts;
+
+    for (i = 0; i < table->exact_list.nelts; i++) {
+        h = ngx_http_routewall_hash(0, keys[i].data, keys[i].len);
+
+        if (ngx_http_routewall_hash_find(&table->exact, keys[i].data, keys[i].len, h)
+            == NULL
+            && ngx_http_routewall_hash_add(cf, &table->exact, keys[i].data,
+                                           keys[i].len, h, NULL) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     groups = table->group_list.elts;
-    keys = ngx_palloc(cf->pool, (table->group_list.nelts + 1) * sizeof(ngx_str_t));
-    if (keys == NULL) {
-        return NGX_CONF_ERROR;
-    }
+    table->groups.valued = 1;
 
     for (i = 0; i < table->group_list.nelts; i++) {
-        keys[i] = groups[i]->prefix;
-    }
+        key = &groups[i]->prefix;
+        h = ngx_http_routewall_hash(0, key->data, key->len);
 
-    if (ngx_http_routewall_hash_build(cf, &table->groups, keys, (void **) groups,
-                                      table->group_list.nelts)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
+        if (ngx_http_routewall_hash_find(&table->groups, key->data, key->len, h)
+            == NULL
+            && ngx_http_routewall_hash_add(cf, &table->groups, key->data, key->len,
+                                           h, groups[i]) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     /* A group's parent is the longest other group its prefix starts with. */
@@ -517,10 +549,8 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             slashes++;
 
             if (group->parent == NULL) {
-                group->parent = ngx_http_routewall_hash_find(&table->groups,
-                                    NULL, group->prefix.data, p - group->prefix.data,
-                                    ngx_http_routewall_hash_of(group->prefix.data,
-                                        p - group->prefix.data));
+                group->parent = ngx_http_routewall_group(table, group->prefix.data,
+                                                         p - group->prefix.data);
             }
         }
 
@@ -570,28 +600,25 @@ ngx_http_routewall_push_regex(ngx_conf_t *cf, ngx_array_t *list,
 #define NGX_HTTP_ROUTEWALL_MAX_STEPS  256
 
 
-static uint32_t
-ngx_http_routewall_text_hash(uint32_t seed, u_char *data, size_t len)
-{
-    while (len--) {
-        seed = ngx_http_routewall_hash_step(seed, *data++);
-    }
-
-    return ngx_http_routewall_hash_finish(seed);
-}
-
-
+/* A new node, child of `parent` (NULL: the root) by `text`. */
 static ngx_http_routewall_node_t *
-ngx_http_routewall_node(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
+ngx_http_routewall_node(ngx_conf_t *cf, ngx_http_routewall_table_t *table,
+    ngx_http_routewall_node_t *parent, ngx_str_t *text)
 {
     ngx_http_routewall_node_t  *node;
 
-    node = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_node_t));
+    node = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_node_t)
+                                 + (text ? text->len : 0));
     if (node == NULL) {
         return NULL;
     }
 
-    node->seed = ngx_http_routewall_hash_start ^ (table->nodes++ * 0x9e3779b1u);
+    node->parent = parent;
+    node->seed = table->nodes++ * 0x9e3779b1u;
+
+    if (text) {
+        ngx_memcpy(node->text, text->data, text->len);
+    }
 
     return node;
 }
@@ -737,7 +764,6 @@ ngx_http_routewall_segment(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
 static char *
 ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
 {
-    uint32_t                       h;
     ngx_str_t                     *value, text;
     ngx_int_t                      n;
     ngx_uint_t                     i, j;
@@ -756,7 +782,7 @@ ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
     }
 
     if (table->root == NULL) {
-        table->root = ngx_http_routewall_node(cf, table);
+        table->root = ngx_http_routewall_node(cf, table, NULL, NULL);
         if (table->root == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -775,15 +801,16 @@ ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
                 goto invalid;
             }
 
-            h = ngx_http_routewall_text_hash(node->seed, text.data, text.len);
-            child = ngx_http_routewall_hash_find(&table->texts, node, text.data,
-                                                 text.len, h);
+            child = ngx_http_routewall_text_find(&table->texts, node, text.data,
+                                                 text.len);
 
             if (child == NULL) {
-                child = ngx_http_routewall_node(cf, table);
+                child = ngx_http_routewall_node(cf, table, node, &text);
                 if (child == NULL
-                    || ngx_http_routewall_hash_add(cf, &table->texts, node, &text,
-                                                   h, child) != NGX_OK)
+                    || ngx_http_routewall_hash_add(cf, &table->texts, child->text,
+                           text.len,
+                           ngx_http_routewall_hash(node->seed, text.data, text.len),
+                           NULL) != NGX_OK)
                 {
                     return NGX_CONF_ERROR;
                 }
@@ -815,7 +842,7 @@ ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
             if (child == NULL) {
                 edge = ngx_http_routewall_push(cf, &node->edges,
                                                sizeof(ngx_http_routewall_edge_t));
-                child = ngx_http_routewall_node(cf, table);
+                child = ngx_http_routewall_node(cf, table, node, NULL);
                 if (edge == NULL || child == NULL) {
                     return NGX_CONF_ERROR;
                 }
@@ -1153,7 +1180,6 @@ ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table
     ngx_http_routewall_node_t *node, u_char *slash, u_char *end)
 {
     u_char                     *p;
-    uint32_t                    h;
     ngx_str_t                   rest;
     ngx_uint_t                  i;
     ngx_regex_t               **tails;
@@ -1164,15 +1190,13 @@ ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table
         return node->end;
     }
 
-    h = node->seed;
-
-    for (p = slash + 1; p < end && *p != '/'; p++) {
-        h = ngx_http_routewall_hash_step(h, *p);
+    p = ngx_strlchr(slash + 1, end, '/');
+    if (p == NULL) {
+        p = end;
     }
 
-    child = ngx_http_routewall_hash_find(&table->texts, node, slash + 1,
-                                         p - slash - 1,
-                                         ngx_http_routewall_hash_finish(h));
+    child = ngx_http_routewall_text_find(&table->texts, node, slash + 1,
+                                         p - slash - 1);
 
     if (child != NULL && ngx_http_routewall_walk(r, table, child, p, end)) {
         return 1;
@@ -1208,7 +1232,6 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
     u_char                      *p, *end;
     size_t                       spelled;
     size_t                       prefix_len[NGX_HTTP_ROUTEWALL_MAX_DEPTH];
-    uint32_t                     h, prefix_hash[NGX_HTTP_ROUTEWALL_MAX_DEPTH];
     ngx_int_t                    rc;
     ngx_uint_t                   depth;
     ngx_http_routewall_group_t  *group, *found;
@@ -1235,24 +1258,11 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
         return 0;
     }
 
-    /* One pass over the path: its hash grows byte by byte, and the hash of the prefix
-     * ending at each of its first group_depth slashes (after the leading one) is kept. */
-    depth = 0;
-    h = ngx_http_routewall_hash_start;
     end = r->uri.data + r->uri.len;
 
-    for (p = r->uri.data; p < end; p++) {
-        h = ngx_http_routewall_hash_step(h, *p);
-
-        if (*p == '/' && p != r->uri.data && depth < table->group_depth) {
-            prefix_len[depth] = p + 1 - r->uri.data;
-            prefix_hash[depth] = ngx_http_routewall_hash_finish(h);
-            depth++;
-        }
-    }
-
-    if (ngx_http_routewall_hash_find(&table->exact, NULL, r->uri.data, r->uri.len,
-                                     ngx_http_routewall_hash_finish(h)))
+    if (ngx_http_routewall_hash_find(&table->exact, r->uri.data, r->uri.len,
+                                     ngx_http_routewall_hash(0, r->uri.data,
+                                                             r->uri.len)))
     {
         return 1;
     }
@@ -1264,12 +1274,20 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
     }
 
     /* The longest group prefix of the path: groups nest, so the shorter group prefixes
-     * of the path are its ancestors, tried after it through `parent`. */
+     * of the path are its ancestors, tried after it through `parent`. The prefixes end
+     * at the path's first group_depth slashes after the leading one. */
+    depth = 0;
+
+    for (p = r->uri.data + 1; p < end && depth < table->group_depth; p++) {
+        if (*p == '/') {
+            prefix_len[depth++] = p + 1 - r->uri.data;
+        }
+    }
+
     found = NULL;
 
     while (depth-- > 0 && found == NULL) {
-        found = ngx_http_routewall_hash_find(&table->groups, NULL, r->uri.data,
-                                             prefix_len[depth], prefix_hash[depth]);
+        found = ngx_http_routewall_group(table, r->uri.data, prefix_len[depth]);
     }
 
     if (found == NULL) {

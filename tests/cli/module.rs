@@ -123,6 +123,9 @@ fn nginx_t(http: &str) -> (bool, String) {
     (result.status.success(), stderr(&result))
 }
 
+/// The bits of `[a-z]` in a `segment` run.
+const LOWER: &str = "07fffffe000000000000000000000000";
+
 #[test]
 fn nginx_refuses_a_table_the_module_cannot_use() {
     let clean = r#"clean "^[^.]*$";"#;
@@ -164,6 +167,34 @@ fn nginx_refuses_a_table_the_module_cannot_use() {
             ),
             "is deeper than 64 segments",
         ),
+        (
+            &*format!("routewall_table t {{ {clean} segment \"^/x\" ~zz:1:-; }}"),
+            "is neither \"=TEXT\" without \"/\" nor \"~BITS:MIN:MAX\"",
+        ),
+        // A run of [a-z] before `abc` could end anywhere: greedy matching would miss.
+        (
+            &*format!("routewall_table t {{ {clean} segment \"^/x\" ~{LOWER}:1:- =abc; }}"),
+            "can take what follows it",
+        ),
+        (
+            &*format!("routewall_table t {{ {clean} route =a @0; }}"),
+            "names no segment defined before it",
+        ),
+        (
+            &*format!("routewall_table t {{ {clean} route \"*^/a\" =b; }}"),
+            "is neither \"=TEXT\" without \"/\", \"@N\" nor, last, \"*REGEX\"",
+        ),
+        (
+            &*format!("routewall_table t {{ {clean} route =a/b; }}"),
+            "is neither \"=TEXT\"",
+        ),
+        (
+            &*format!(
+                "routewall_table t {{ {clean} route{}; }}",
+                " =a".repeat(257)
+            ),
+            "takes more than 256 steps",
+        ),
     ];
     for (http, expected) in cases {
         let (ok, err) = nginx_t(http);
@@ -171,7 +202,7 @@ fn nginx_refuses_a_table_the_module_cannot_use() {
         assert!(err.contains(expected), "{http}: {err}");
     }
     let (ok, err) = nginx_t(&format!(
-        "routewall_table t {{ {clean} exact /a; group /a/; regex_single \"^/a/b$\"; top_single \"^/c$\"; }}\nserver {{ listen 127.0.0.1:9; location / {{ routewall t; }} }}"
+        "routewall_table t {{ {clean} exact /a; segment \"^/x\" ~{LOWER}:1:- =.json; route =a @0 \"*^/.\"; route =; group /a/; regex_single \"^/a/b$\"; top_single \"^/c$\"; }}\nserver {{ listen 127.0.0.1:9; location / {{ routewall t; }} }}"
     ));
     assert!(ok, "{err}");
 }
