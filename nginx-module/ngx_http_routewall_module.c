@@ -125,6 +125,9 @@ struct ngx_http_routewall_node_s {
     ngx_http_routewall_node_t *parent;
     uint32_t                   seed;
     uint32_t                   end;          /* a route ends here */
+    uint64_t                   lengths;      /* bit n: a text child is n bytes long
+                                                (63: 63 or more); most segments of a
+                                                path skip the hash through it */
     ngx_array_t                edges;        /* ngx_http_routewall_edge_t */
     ngx_array_t                tails;        /* ngx_regex_t *, over the rest */
     u_char                     text[1];      /* the segment that leads here */
@@ -805,6 +808,7 @@ ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
                                                  text.len);
 
             if (child == NULL) {
+                node->lengths |= (uint64_t) 1 << ngx_min(text.len, 63);
                 child = ngx_http_routewall_node(cf, table, node, &text);
                 if (child == NULL
                     || ngx_http_routewall_hash_add(cf, &table->texts, child->text,
@@ -1195,8 +1199,10 @@ ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table
         p = end;
     }
 
-    child = ngx_http_routewall_text_find(&table->texts, node, slash + 1,
-                                         p - slash - 1);
+    child = (node->lengths >> ngx_min((size_t) (p - slash - 1), 63)) & 1
+            ? ngx_http_routewall_text_find(&table->texts, node, slash + 1,
+                                           p - slash - 1)
+            : NULL;
 
     if (child != NULL && ngx_http_routewall_walk(r, table, child, p, end)) {
         return 1;

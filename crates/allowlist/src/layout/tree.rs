@@ -243,6 +243,9 @@ fn build(
     Ok(tree)
 }
 
+/// The most steps a native route takes (`NGX_HTTP_ROUTEWALL_MAX_STEPS` in the module).
+pub const MAX_STEPS: usize = 256;
+
 /// A variant as native steps; new segment patterns are added to `segments`.
 fn steps_of(
     variant: &Variant,
@@ -252,20 +255,28 @@ fn steps_of(
 ) -> Vec<Step> {
     let mut steps = Vec::with_capacity(variant.tokens.len());
     for (i, token) in variant.tokens.iter().enumerate() {
+        // The module walks a route recursively, step by step, and takes so many steps at
+        // most; a longer route's rest is one tail regex.
+        let last_step = i + 1 == MAX_STEPS && i + 1 < variant.tokens.len();
         // Control characters stay inside regexes, where they are escaped.
         let text = token
             .literal
             .as_deref()
             .and_then(|l| l.strip_prefix('/'))
             .filter(|t| !t.contains('/') && !t.bytes().any(|b| b < 0x20 || b == 0x7f));
-        if let Some(text) = text {
+        if let Some(text) = text.filter(|_| !last_step) {
             steps.push(Step::Text(text.to_owned()));
             continue;
         }
         let items = token
             .native
             .clone()
-            .filter(|_| token.literal.is_none() && !token.crosses && token.regex.0.starts_with('/'))
+            .filter(|_| {
+                !last_step
+                    && token.literal.is_none()
+                    && !token.crosses
+                    && token.regex.0.starts_with('/')
+            })
             .and_then(pattern::greedy_segment);
         if let Some(items) = items {
             let segment = NativeSegment {
@@ -599,6 +610,24 @@ mod tests {
         assert_eq!(prefixes, ["/s/"]);
         assert!(tree.groups[0].regexes.iter().all(|r| r.single_slashes));
         assert!(tree.top.iter().all(|r| r.single_slashes), "{:?}", tree.top);
+    }
+
+    #[test]
+    fn a_route_longer_than_the_module_walks_ends_in_a_tail() {
+        let long = "/a".repeat(MAX_STEPS + 40);
+        let table = RouteTable::new("flask", "app").with_route(Route::new(
+            "long",
+            format!("{long}/<int:id>"),
+            vec![Segment::text(format!("{long}/")), int("id")],
+        ));
+        let tree = build_native_tree(&table, CodeChecks::Allow).expect("builds");
+        let steps = &tree.routes[0];
+        assert_eq!(steps.len(), MAX_STEPS);
+        assert!(
+            matches!(&steps[MAX_STEPS - 1], Step::Tail(re) if re.contains(")/a/a/a/")),
+            "{:?}",
+            steps.last()
+        );
     }
 
     #[test]
