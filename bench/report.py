@@ -115,26 +115,28 @@ def class_table(r):
     return rows + [""]
 
 
-def generation_table(results):
+def generation_table(results, real=None):
     rows = [
         "## Generation time (wall, median of interleaved runs)",
         "",
-        "| N | import + iter_rules, s | `generate --no-validate`, s | ratio, median (min–max) "
+        "| N (or app) | import + iter_rules, s | `generate --no-validate`, s | ratio, median (min–max) "
         "| CPU-time ratio | `generate` with `nginx -t`, s |",
         "|---|---|---|---|---|---|",
     ]
-    for r in results:
-        g = r["gen"]
+    named = [(f"{r['n']:,}", r["gen"]) for r in results]
+    if real:
+        named.append((real["name"], real["gen"]))
+    for name, g in named:
         pairs = [gen / imp for gen, imp in zip(g["generate"].wall, g["import"].wall)]
         cpu = med(g["generate"].cpu) / med(g["import"].cpu)
         rows.append(
-            f"| {r['n']:,} | {spread(g['import'].wall)} | {spread(g['generate'].wall)} "
+            f"| {name} | {spread(g['import'].wall)} | {spread(g['generate'].wall)} "
             f"| **{spread(pairs)}** | {cpu:.2f} | {spread(g['validated'].wall)} |"
         )
     return rows + [""]
 
 
-def target_rows(r, smoke):
+def target_rows(r, smoke, real=None):
     rows = []
     for cls, b in r["blocks"].items():
         cpu, rps = med(b.cpu_ratios()), med(b.rps_ratios())
@@ -146,6 +148,10 @@ def target_rows(r, smoke):
     rows.append((f"`nginx -t` < {MAX_NGINX_T_S:.0f} s", f"{1000 * t:.0f} ms", t < MAX_NGINX_T_S))
     ratio = gen_ratio(r)
     rows.append((f"generation ≤ {MAX_GEN_RATIO} × import", f"{ratio:.2f} ×", ratio <= MAX_GEN_RATIO))
+    if real:
+        ratio = gen_ratio(real)
+        rows.append((f"generation ≤ {MAX_GEN_RATIO} × import, {real['name']}", f"{ratio:.2f} ×",
+                     ratio <= MAX_GEN_RATIO))
     title = f"## Targets at N={r['n']:,}"
     if smoke:
         title += " (smoke run: the targets are meant for 10,000 rules; indicative only)"
@@ -177,9 +183,10 @@ def checks_section(results):
     return lines + [""]
 
 
-def render(info, results):
+def render(info, results, real=None):
     largest = max(results, key=lambda r: r["n"])
     lines = header(info) + size_table(results) + class_table(largest)
-    lines += generation_table(results) + target_rows(largest, info["settings"].smoke)
+    lines += generation_table(results, real)
+    lines += target_rows(largest, info["settings"].smoke, real)
     lines += checks_section(results)
     return "\n".join(lines)

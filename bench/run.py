@@ -31,6 +31,9 @@ import timing
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 VENV = os.path.join(REPO, ".venv")
+REALAPPS_VENV = os.path.join(REPO, ".venv-realapps")
+# The large real app whose generation time is measured too (issue 6).
+REAL_APP = "mlflow-server"
 ROUTEWALL = os.path.join(REPO, "target", "release", "routewall")
 CLASSES = ["static", "dynamic", "denied"]
 
@@ -191,6 +194,32 @@ def measure_servers(a, x, lists, app_dir, s, per_class):
     return res
 
 
+def layout_args(out_dir):
+    if nginxctl.LAYOUT == "tree":
+        return ["--layout", "tree", "--pass", nginxctl.pass_file(out_dir)]
+    if nginxctl.LAYOUT == "module":
+        return ["--layout", "module", "--nginx-module", nginxctl.MODULE]
+    return []
+
+
+def bench_real_app(s, workdir, routewall):
+    """Generation time for REAL_APP (tests/realapps), installed by `scripts/setup.sh
+    --with-realapps`; None, with a line saying so, when it is not installed."""
+    with open(os.path.join(REPO, "tests", "realapps", "apps.json")) as f:
+        spec = next(a for a in json.load(f) if a["name"] == REAL_APP)
+    if not os.path.exists(os.path.join(REALAPPS_VENV, "bin", "python")):
+        log(f"{REAL_APP}: not installed (scripts/setup.sh --with-realapps); its generation time is left out")
+        return None
+    log(f"{REAL_APP}: timing routewall generate vs import")
+    out_dir = os.path.join(workdir, REAL_APP)
+    os.makedirs(out_dir)
+    times, _ = timing.generation(routewall, REALAPPS_VENV, nginxctl.NGINX,
+                                 os.path.join(REPO, spec["dir"]), out_dir, s.gen_runs,
+                                 s.validated_runs, layout_args(out_dir), app=spec["app"],
+                                 env=dict(os.environ, **spec["env"]))
+    return {"name": f"{REAL_APP} ({spec['rules']} rules, real)", "gen": times}
+
+
 def bench_size(n, s, workdir, routewall, per_class):
     log(f"N={n}: generating the app and its request lists")
     app_dir, rules = make_app(n, workdir)
@@ -199,14 +228,9 @@ def bench_size(n, s, workdir, routewall, per_class):
 
     log(f"N={n}: timing routewall generate vs import")
     out_dir = os.path.join(app_dir, "out")
-    layout_args = []
-    if nginxctl.LAYOUT == "tree":
-        layout_args = ["--layout", "tree", "--pass", nginxctl.pass_file(out_dir)]
-    elif nginxctl.LAYOUT == "module":
-        layout_args = ["--layout", "module", "--nginx-module", nginxctl.MODULE]
     res["gen"], gen_stderr = timing.generation(routewall, VENV, nginxctl.NGINX, app_dir,
                                                out_dir, s.gen_runs, s.validated_runs,
-                                               layout_args)
+                                               layout_args(out_dir))
     res["summary"] = routewall_summary(out_dir)
 
     a, x = nginxctl.Nginx("A", app_dir), nginxctl.Nginx("X", app_dir, out_dir)
@@ -284,6 +308,7 @@ def main(argv):
         routewall = shutil.copy2(ROUTEWALL, os.path.join(workdir, "routewall"))
         results = [bench_size(n, s, workdir, routewall, per_class=(n == max(s.sizes)))
                    for n in s.sizes]
+        real = None if s.smoke else bench_real_app(s, workdir, routewall)
     finally:
         nginxctl.stop_all()
         if args.keep:
@@ -292,7 +317,7 @@ def main(argv):
             shutil.rmtree(workdir, ignore_errors=True)
     info["duration_s"] = time.monotonic() - started
     info["load_end"] = os.getloadavg()
-    text = report.render(info, results)
+    text = report.render(info, results, real)
     print(text)
     if args.write:
         with open(os.path.join(BENCH, "results.md"), "w") as f:

@@ -21,10 +21,17 @@ def _children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def run_timed(cmd, cwd, into, timeout=600):
+def import_snippet(app):
+    """A bare import of `module:attribute` (or `module`, attribute `app`) and its rules."""
+    module, _, attribute = app.partition(":")
+    return (f"import importlib; m = importlib.import_module({module!r}); "
+            f"list(getattr(m, {attribute or 'app'!r}).url_map.iter_rules())")
+
+
+def run_timed(cmd, cwd, into, timeout=600, env=None):
     """Runs cmd once, appends its times to `into`, returns the CompletedProcess."""
     cpu0, t0 = _children_cpu(), time.perf_counter()
-    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     into.wall.append(time.perf_counter() - t0)
     into.cpu.append(_children_cpu() - cpu0)
     if r.returncode != 0:
@@ -32,29 +39,31 @@ def run_timed(cmd, cwd, into, timeout=600):
     return r
 
 
-def generation(routewall, venv, nginx, app_dir, out_dir, runs, validated_runs, layout_args=()):
+def generation(routewall, venv, nginx, app_dir, out_dir, runs, validated_runs, layout_args=(),
+               app="app", env=None):
     """Median-ready samples of: import+iterate with the venv python, routewall generate
-    --no-validate, and routewall generate with its nginx -t. Returns (times, stderr of the
-    last validated generate, for warnings)."""
+    --no-validate, and routewall generate with its nginx -t, for `--app APP` run in app_dir
+    (with `env`, when given). Returns (times, stderr of the last validated generate, for
+    warnings)."""
     python = f"{venv}/bin/python"
-    base = [routewall, "generate", "--source", "flask", "--app", "app", "--target", "nginx",
+    base = [routewall, "generate", "--source", "flask", "--app", app, "--target", "nginx",
             "--output", out_dir, "--venv", venv, *layout_args]
     commands = {
-        "import": [python, "-c", IMPORT_SNIPPET],
+        "import": [python, "-c", IMPORT_SNIPPET if app == "app" else import_snippet(app)],
         "generate": base + ["--no-validate"],
         "validated": base + ["--server-binary", nginx],
     }
     # Unrecorded first round: Python writes app's .pyc and the page cache fills, which
     # would otherwise penalise whichever command happens to run first.
     for cmd in commands.values():
-        run_timed(cmd, app_dir, Timed())
+        run_timed(cmd, app_dir, Timed(), env=env)
     times = {name: Timed() for name in commands}
     for _ in range(runs):
-        run_timed(commands["import"], app_dir, times["import"])
-        run_timed(commands["generate"], app_dir, times["generate"])
+        run_timed(commands["import"], app_dir, times["import"], env=env)
+        run_timed(commands["generate"], app_dir, times["generate"], env=env)
     stderr = ""
     for _ in range(validated_runs):
-        stderr = run_timed(commands["validated"], app_dir, times["validated"]).stderr
+        stderr = run_timed(commands["validated"], app_dir, times["validated"], env=env).stderr
     return times, stderr
 
 

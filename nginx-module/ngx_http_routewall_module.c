@@ -704,12 +704,26 @@ ngx_http_routewall_segment(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
 
     value = cf->args->elts;
 
+    /* Routes point into the segments' array, which may move as it grows. */
+    if (table->root != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table segment after a route");
+        return NGX_CONF_ERROR;
+    }
+
     segment = ngx_http_routewall_push(cf, &table->segments,
                                       sizeof(ngx_http_routewall_segment_t));
     if (segment == NULL
         || ngx_array_init(&segment->items, cf->pool, cf->args->nelts,
                           sizeof(ngx_http_routewall_item_t)) != NGX_OK)
     {
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].len == 0 || value[1].data[0] != '^') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table segment regex \"%V\" must start with \"^\"",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -859,7 +873,8 @@ ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
             break;
 
         case '*':
-            if (i + 1 != cf->args->nelts) {
+            /* Anchored: an unanchored tail would take any rest that merely holds it. */
+            if (i + 1 != cf->args->nelts || value[i].len < 2 || value[i].data[1] != '^') {
                 goto invalid;
             }
 
@@ -888,7 +903,7 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "routewall_table route step \"%V\" is neither \"=TEXT\" "
-                       "without \"/\", \"@N\" nor, last, \"*REGEX\"", &value[i]);
+                       "without \"/\", \"@N\" nor, last, \"*^REGEX\"", &value[i]);
     return NGX_CONF_ERROR;
 }
 
@@ -904,12 +919,18 @@ ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_strcmp(value[0].data, "route") == 0 && cf->args->nelts >= 2) {
-        return ngx_http_routewall_route(cf, table);
-    }
+    if (ngx_strcmp(value[0].data, "route") == 0
+        || ngx_strcmp(value[0].data, "segment") == 0)
+    {
+        if (cf->args->nelts < 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table entry \"%V\" takes arguments",
+                               &value[0]);
+            return NGX_CONF_ERROR;
+        }
 
-    if (ngx_strcmp(value[0].data, "segment") == 0 && cf->args->nelts >= 2) {
-        return ngx_http_routewall_segment(cf, table);
+        return value[0].data[0] == 'r' ? ngx_http_routewall_route(cf, table)
+                                       : ngx_http_routewall_segment(cf, table);
     }
 
     if (cf->args->nelts != 2) {
@@ -1178,7 +1199,9 @@ ngx_http_routewall_segment_matches(ngx_http_request_t *r,
 
 
 /* Whether a route of `node` takes the rest of the path, which is empty or starts with the
- * `/` at `slash`. Recurses once per segment, as deep as the routes go. */
+ * `/` at `slash`. Recurses once per segment, as deep as the routes go (at most
+ * NGX_HTTP_ROUTEWALL_MAX_STEPS). A tail never takes an empty rest: it stands for a route's
+ * last token, which starts with a `/`. */
 static ngx_int_t
 ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
     ngx_http_routewall_node_t *node, u_char *slash, u_char *end)

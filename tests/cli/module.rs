@@ -182,7 +182,26 @@ fn nginx_refuses_a_table_the_module_cannot_use() {
         ),
         (
             &*format!("routewall_table t {{ {clean} route \"*^/a\" =b; }}"),
-            "is neither \"=TEXT\" without \"/\", \"@N\" nor, last, \"*REGEX\"",
+            "is neither \"=TEXT\" without \"/\", \"@N\" nor, last, \"*^REGEX\"",
+        ),
+        // An unanchored tail would allow every path under /admin/.
+        (
+            &*format!("routewall_table t {{ {clean} route =admin \"*\"; }}"),
+            "nor, last, \"*^REGEX\"",
+        ),
+        (
+            &*format!("routewall_table t {{ {clean} segment \"=abc\"; }}"),
+            "must start with \"^\"",
+        ),
+        (
+            &*format!(
+                "routewall_table t {{ {clean} segment \"^/x\" =x; route =a; segment \"^/y\" =y; }}"
+            ),
+            "segment after a route",
+        ),
+        (
+            &*format!("routewall_table t {{ {clean} route; }}"),
+            "takes arguments",
         ),
         (
             &*format!("routewall_table t {{ {clean} route =a/b; }}"),

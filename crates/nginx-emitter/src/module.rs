@@ -1,12 +1,13 @@
-//! The module layout (`generate --layout module`): the tree layout's allowlist as a table
+//! The module layout (`generate --layout module`): the allowlist as a table
 //! (`routewall_table` in `http.conf`) that routewall's nginx module checks in compiled
 //! code, and `location.conf` switching the check on (`routewall NAME;`).
 //!
 //! Why: every map, `if` and location a request meets costs nginx about a microsecond at
-//! 10,000 routes (bench/pieces.py); the module answers with one hash lookup for an exact
-//! path and the regexes of one prefix group for the others, and no variable at all.
-//! `nginx-module/ngx_http_routewall_module.c` walks the table exactly as nginx walks the
-//! tree layout's locations.
+//! 10,000 routes (bench/pieces.py), and every PCRE run about half of one; the module
+//! answers with one hash lookup for an exact path and a walk over the routes' segments for
+//! the others, where built-in converters are byte loops and PCRE is left only what they
+//! cannot say (see `routewall_allowlist::build_native_tree`).
+//! `nginx-module/ngx_http_routewall_module.c` reads the table.
 
 use routewall_allowlist::tree::{self, Node, Step, Tree};
 use routewall_allowlist::{NativeSegment, SegmentItem};

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use routewall_core::{CodeChecks, RouteTable};
 
-use super::{Collected, Placement, Variant, collect, finish, group_of, hashable, regexes};
+use super::{Collected, Placement, Variant, collect, group_of, hashable, regexes};
 use crate::Untranslatable;
 use crate::pattern::{self, DefinitionStyle, Definitions, SegmentItem};
 
@@ -212,9 +212,21 @@ fn build(
         plain_variants.sort();
         plain_variants.dedup();
         let mut index = BTreeMap::new();
+        // Routes that end in a tail after the same steps share its regexes: the module
+        // then runs one PCRE per node, not one per route.
+        let mut tails: BTreeMap<Vec<Step>, Vec<Variant>> = BTreeMap::new();
         for variant in std::mem::take(&mut plain_variants) {
-            let steps = steps_of(&variant, &defs, &mut tree.segments, &mut index);
-            tree.routes.push(steps);
+            match steps_of(&variant, &defs, &mut tree.segments, &mut index) {
+                (steps, None) => tree.routes.push(steps),
+                (steps, Some(rest)) => tails.entry(steps).or_default().push(rest),
+            }
+        }
+        for (steps, rests) in tails {
+            for regex in regexes(rests, &defs) {
+                let mut route = steps.clone();
+                route.push(Step::Tail(regex));
+                tree.routes.push(route);
+            }
         }
     }
     let plain = Placed::of(plain_variants, false);
@@ -246,13 +258,14 @@ fn build(
 /// The most steps a native route takes (`NGX_HTTP_ROUTEWALL_MAX_STEPS` in the module).
 pub const MAX_STEPS: usize = 256;
 
-/// A variant as native steps; new segment patterns are added to `segments`.
+/// A variant as native steps, and the rest of it that only a tail regex can match; new
+/// segment patterns are added to `segments`.
 fn steps_of(
     variant: &Variant,
     defs: &Definitions,
     segments: &mut Vec<NativeSegment>,
     index: &mut BTreeMap<NativeSegment, usize>,
-) -> Vec<Step> {
+) -> (Vec<Step>, Option<Variant>) {
     let mut steps = Vec::with_capacity(variant.tokens.len());
     for (i, token) in variant.tokens.iter().enumerate() {
         // The module walks a route recursively, step by step, and takes so many steps at
@@ -294,10 +307,9 @@ fn steps_of(
         let rest = Variant {
             tokens: variant.tokens[i..].to_vec(),
         };
-        steps.push(Step::Tail(finish(&[rest], defs)));
-        break;
+        return (steps, Some(rest));
     }
-    steps
+    (steps, None)
 }
 
 /// Variants sorted by where a request can meet them.
@@ -533,7 +545,7 @@ mod tests {
 
     #[test]
     fn the_native_tree_walks_segments_and_keeps_regexes_for_single_slash_routes() {
-        let path = {
+        let path = || {
             let mut c = Converter::new("path", "[^/].*?");
             c.part_isolating = false;
             Segment::Param(Param::new("p", c))
@@ -554,7 +566,18 @@ mod tests {
                     Segment::text("/users/"),
                     int("id"),
                     Segment::text("/files/"),
-                    path,
+                    path(),
+                ],
+            ))
+            .with_route(Route::new(
+                "e",
+                "/users/<int:id>/files/<path:p>/edit",
+                vec![
+                    Segment::text("/users/"),
+                    int("id"),
+                    Segment::text("/files/"),
+                    path(),
+                    Segment::text("/edit"),
                 ],
             ))
             .with_route(Route::new(
@@ -592,8 +615,10 @@ mod tests {
             .find(|r| r.len() == 4)
             .expect("the path route");
         assert_eq!(files[2], Step::Text("files".into()));
+        // Both path routes share one tail regex.
+        assert_eq!(tree.routes.iter().filter(|r| r.len() == 4).count(), 1);
         assert!(
-            matches!(&files[3], Step::Tail(re) if re.ends_with("*?\\z")),
+            matches!(&files[3], Step::Tail(re) if re.contains("edit")),
             "{files:?}"
         );
         let json = tree
