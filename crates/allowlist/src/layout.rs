@@ -716,7 +716,7 @@ fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untransla
                 token.literal = None;
                 token.crosses |= !conv.part_isolating;
                 token.native = match (token.native.take(), token.crosses) {
-                    (Some(mut items), false) => pattern::segment_items(&conv.regex).map(|more| {
+                    (Some(mut items), false) => defs.segment_items(&conv.regex).map(|more| {
                         items.extend(more);
                         items
                     }),

@@ -63,9 +63,23 @@ pub(crate) struct Definitions {
     bodies: Vec<String>,
     index: BTreeMap<String, usize>,
     pub(crate) style: DefinitionStyle,
+    /// Converter regexes already translated, by regex and part-isolation: a big app uses
+    /// a handful of converters thousands of times, and a Unicode class takes a while to
+    /// print as UTF-8 byte sequences.
+    translated: BTreeMap<(String, bool), Fragment>,
+    /// [`segment_items`] of converter regexes, for the same reason.
+    items: BTreeMap<String, Option<Vec<SegmentItem>>>,
 }
 
 impl Definitions {
+    /// [`segment_items`] of `regex`, computed once per regex.
+    pub(crate) fn segment_items(&mut self, regex: &str) -> Option<Vec<SegmentItem>> {
+        self.items
+            .entry(regex.to_owned())
+            .or_insert_with(|| segment_items(regex))
+            .clone()
+    }
+
     fn reference(&mut self, body: String) -> String {
         let next = self.bodies.len();
         let id = *self.index.entry(body.clone()).or_insert(next);
@@ -217,6 +231,20 @@ fn hex_digit(nibble: u8) -> String {
 /// Translates `regex` (Python dialect) into a PCRE fragment over UTF-8 bytes. With
 /// `part_isolating`, the value can never contain `/`.
 pub(crate) fn converter(
+    regex: &str,
+    part_isolating: bool,
+    defs: &mut Definitions,
+) -> Result<Fragment, Untranslatable> {
+    let key = (regex.to_owned(), part_isolating);
+    if let Some(done) = defs.translated.get(&key) {
+        return Ok(done.clone());
+    }
+    let fragment = translate(regex, part_isolating, defs)?;
+    defs.translated.insert(key, fragment.clone());
+    Ok(fragment)
+}
+
+fn translate(
     regex: &str,
     part_isolating: bool,
     defs: &mut Definitions,
