@@ -60,6 +60,13 @@ pub(crate) fn run(args: &DoctorArgs) -> Result<ExitStatus> {
             }
             if location.protected {
                 writeln!(out, "  ok      {} ({})", location.location, location.at)?;
+            } else if report.tree_layout {
+                // tree.conf replaces the app's locations; there is no file to include.
+                writeln!(
+                    out,
+                    "  BYPASS  {} ({}): passes to the app outside the tree layout's locations; remove it: tree.conf's own locations pass every allowed request to the app through the --pass file",
+                    location.location, location.at
+                )?;
             } else {
                 writeln!(
                     out,

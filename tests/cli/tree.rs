@@ -153,3 +153,33 @@ fn check_knows_the_tree_layouts_files() {
         stderr(&other)
     );
 }
+
+#[test]
+fn doctor_tells_to_remove_an_app_location_beside_the_tree() {
+    let pass = TreePass::holding("proxy_pass http://127.0.0.1:9;\nproxy_set_header Host $host;\n");
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = generate_to(&app_dir("basic"), "app", out.path(), &pass.args());
+    assert!(result.status.success(), "{}", stderr(&result));
+    let o = out.path().display();
+    let conf = out.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "events {{}}\nhttp {{\n    include {o}/http.conf;\n    server {{\n        server_name shop.test;\n        include {o}/tree.conf;\n        location = /internal-admin {{ proxy_pass http://127.0.0.1:9; proxy_set_header Host $host; }}\n    }}\n}}\n"
+        ),
+    )
+    .expect("write");
+    let report = routewall(
+        &app_dir("basic"),
+        &["doctor", "--nginx-conf", conf.to_str().expect("utf-8")],
+    );
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert_eq!(report.status.code(), Some(1), "{text}{}", stderr(&report));
+    assert!(
+        text.contains("BYPASS  location = /internal-admin")
+            && text.contains("outside the tree layout's locations; remove it"),
+        "{text}"
+    );
+    assert!(!text.contains("location.conf"), "{text}");
+    assert!(text.contains("ok      location = \"/about\""), "{text}");
+}

@@ -180,6 +180,9 @@ pub struct Report {
     pub checks_hosts: bool,
     /// The location-level include file seen in the configuration, if any.
     pub location_include: Option<PathBuf>,
+    /// Some server holds the tree layout's `tree.conf`: its app locations are routewall's
+    /// own, so an unchecked one is fixed by removing it, not by an include.
+    pub tree_layout: bool,
     /// Every server block of every http block.
     pub servers: Vec<ServerReport>,
 }
@@ -209,6 +212,7 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
         http_include: None,
         checks_hosts: false,
         location_include: None,
+        tree_layout: false,
         servers: Vec::new(),
     };
     for http in tree.iter().filter(|n| n.name == "http") {
@@ -249,6 +253,7 @@ pub fn doctor(tree: &[Node], name: &str) -> Report {
                 .iter()
                 .find(|n| n.name == "set" && n.args.first() == Some(&dots))
                 .map(|n| n.file.clone());
+            report.tree_layout |= tree_file.is_some();
             let guards = Guards {
                 allowed: &allowed,
                 name,
@@ -644,6 +649,7 @@ mod tests {
         ]);
         let report = doctor(&nodes, "routewall");
         assert!(report.http_include.is_some());
+        assert!(report.tree_layout);
         let seen: Vec<(&str, bool)> = report.servers[0]
             .app_locations
             .iter()
