@@ -258,6 +258,12 @@ fn build(
 /// The most steps a native route takes (`NGX_HTTP_ROUTEWALL_MAX_STEPS` in the module).
 pub const MAX_STEPS: usize = 256;
 
+/// Text the module may take as it is: control characters stay inside regexes, where they
+/// are escaped, out of the table's quoted tokens.
+fn plain(text: &str) -> bool {
+    !text.bytes().any(|b| b < 0x20 || b == 0x7f)
+}
+
 /// A variant as native steps, and the rest of it that only a tail regex can match; new
 /// segment patterns are added to `segments`.
 fn steps_of(
@@ -271,12 +277,11 @@ fn steps_of(
         // The module walks a route recursively, step by step, and takes so many steps at
         // most; a longer route's rest is one tail regex.
         let last_step = i + 1 == MAX_STEPS && i + 1 < variant.tokens.len();
-        // Control characters stay inside regexes, where they are escaped.
         let text = token
             .literal
             .as_deref()
             .and_then(|l| l.strip_prefix('/'))
-            .filter(|t| !t.contains('/') && !t.bytes().any(|b| b < 0x20 || b == 0x7f));
+            .filter(|t| !t.contains('/') && plain(t));
         if let Some(text) = text.filter(|_| !last_step) {
             steps.push(Step::Text(text.to_owned()));
             continue;
@@ -290,7 +295,13 @@ fn steps_of(
                     && !token.crosses
                     && token.regex.0.starts_with('/')
             })
-            .and_then(pattern::greedy_segment);
+            .and_then(pattern::greedy_segment)
+            .filter(|items| {
+                items.iter().all(|item| match item {
+                    SegmentItem::Text(text) => plain(text),
+                    SegmentItem::Run { .. } => true,
+                })
+            });
         if let Some(items) = items {
             let segment = NativeSegment {
                 regex: defs.finish(&format!("^{}\\z", token.regex.0)),
@@ -635,6 +646,34 @@ mod tests {
         assert_eq!(prefixes, ["/s/"]);
         assert!(tree.groups[0].regexes.iter().all(|r| r.single_slashes));
         assert!(tree.top.iter().all(|r| r.single_slashes), "{:?}", tree.top);
+    }
+
+    #[test]
+    fn control_characters_stay_in_regexes() {
+        let table = RouteTable::new("flask", "app")
+            .with_route(Route::new(
+                "tab",
+                "/a\tb/<int:id>",
+                vec![Segment::text("/a\tb/"), int("id")],
+            ))
+            .with_route(Route::new(
+                "mixed",
+                "/x/c\u{1}<int:id>",
+                vec![Segment::text("/x/c\u{1}"), int("id")],
+            ));
+        let tree = build_native_tree(&table, CodeChecks::Allow).expect("builds");
+        let mut routes = tree.routes.clone();
+        routes.sort();
+        // Sorted: `[Text, Tail]` before `[Tail]`.
+        assert!(
+            matches!(&routes[0][..], [Step::Text(x), Step::Tail(re)] if x == "x" && re.contains("\\x01")),
+            "{routes:?}"
+        );
+        assert!(
+            matches!(&routes[1][..], [Step::Tail(re)] if re.contains("\\x09")),
+            "{routes:?}"
+        );
+        assert!(tree.segments.is_empty(), "{:?}", tree.segments);
     }
 
     #[test]
