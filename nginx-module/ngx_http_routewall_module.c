@@ -1151,9 +1151,12 @@ ngx_http_routewall_try(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
 }
 
 
+/* Whether the segment after `slash`, up to `end`, matches; `ascii`: it holds no byte
+ * of 0x80 or more (the walk found that out once for all the node's patterns). */
 static ngx_int_t
 ngx_http_routewall_segment_matches(ngx_http_request_t *r,
-    ngx_http_routewall_segment_t *segment, u_char *slash, u_char *end)
+    ngx_http_routewall_segment_t *segment, u_char *slash, u_char *end,
+    ngx_flag_t ascii)
 {
     u_char                     *p, *start;
     size_t                      n;
@@ -1161,13 +1164,11 @@ ngx_http_routewall_segment_matches(ngx_http_request_t *r,
     ngx_uint_t                  i;
     ngx_http_routewall_item_t  *item;
 
-    for (p = slash + 1; p < end; p++) {
-        if (*p >= 0x80) {
-            /* Code points, invalid UTF-8 and Unicode classes: PCRE's work. */
-            s.data = slash;
-            s.len = end - slash;
-            return ngx_http_routewall_matches(segment->regex, &s, r);
-        }
+    if (!ascii) {
+        /* Code points, invalid UTF-8 and Unicode classes: PCRE's work. */
+        s.data = slash;
+        s.len = end - slash;
+        return ngx_http_routewall_matches(segment->regex, &s, r);
     }
 
     p = slash + 1;
@@ -1206,7 +1207,7 @@ static ngx_int_t
 ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
     ngx_http_routewall_node_t *node, u_char *slash, u_char *end)
 {
-    u_char                     *p;
+    u_char                     *p, high;
     ngx_str_t                   rest;
     ngx_uint_t                  i;
     ngx_regex_t               **tails;
@@ -1217,9 +1218,11 @@ ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table
         return node->end;
     }
 
-    p = ngx_strlchr(slash + 1, end, '/');
-    if (p == NULL) {
-        p = end;
+    /* The segment's end, and whether any of its bytes is 0x80 or more. */
+    high = 0;
+
+    for (p = slash + 1; p < end && *p != '/'; p++) {
+        high |= *p;
     }
 
     child = (node->lengths >> ngx_min((size_t) (p - slash - 1), 63)) & 1
@@ -1234,7 +1237,8 @@ ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table
     edge = node->edges.elts;
 
     for (i = 0; i < node->edges.nelts; i++) {
-        if (ngx_http_routewall_segment_matches(r, edge[i].segment, slash, p)
+        if (ngx_http_routewall_segment_matches(r, edge[i].segment, slash, p,
+                                               high < 0x80)
             && ngx_http_routewall_walk(r, table, edge[i].child, p, end))
         {
             return 1;

@@ -244,12 +244,9 @@ pub(crate) fn converter(
     Ok(fragment)
 }
 
-fn translate(
-    regex: &str,
-    part_isolating: bool,
-    defs: &mut Definitions,
-) -> Result<Fragment, Untranslatable> {
-    let hir = regex_syntax::ParserBuilder::new()
+/// A converter regex (Python dialect) as regex-syntax reads it: Unicode-aware, over UTF-8.
+fn parse(regex: &str) -> Result<Hir, Untranslatable> {
+    regex_syntax::ParserBuilder::new()
         .utf8(true)
         .unicode(true)
         .build()
@@ -259,7 +256,15 @@ fn translate(
                 "cannot parse converter regex `{regex}`: {}",
                 one_line(&e.to_string())
             ))
-        })?;
+        })
+}
+
+fn translate(
+    regex: &str,
+    part_isolating: bool,
+    defs: &mut Definitions,
+) -> Result<Fragment, Untranslatable> {
+    let hir = parse(regex)?;
     let mut out = Fragment::default();
     Printer {
         part_isolating,
@@ -292,12 +297,7 @@ pub enum SegmentItem {
 /// sequence of literals and repeated classes (`[^/]{1,}`, `\d+`, the uuid pattern); `None`
 /// for anything else (alternations, assertions, repeated groups), which stays a regex.
 pub(crate) fn segment_items(regex: &str) -> Option<Vec<SegmentItem>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(true)
-        .unicode(true)
-        .build()
-        .parse(regex)
-        .ok()?;
+    let hir = parse(regex).ok()?;
     let mut out = Vec::new();
     items_of(&hir, &mut out).then_some(out)
 }

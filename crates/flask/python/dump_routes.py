@@ -256,8 +256,8 @@ def table_of(app, spec):
 def collector_paused():
     """Pause the cyclic garbage collector while the app is imported and its rules read.
     Importing a big app allocates hundreds of thousands of objects, none of them garbage,
-    and the collector walks them again and again: at 10,000 rules that was a tenth of the
-    import (bench/README.md). Reference counting still frees everything acyclic."""
+    and the collector walks them again and again: at 10,000 rules that was a fifth of the
+    import (README, "Cost, measured"). Reference counting still frees everything acyclic."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -27,8 +27,6 @@ struct ModuleContext<'a> {
     segments: Vec<String>,
     /// The routes the module walks segment by segment, each as its line's arguments.
     routes: Vec<String>,
-    /// How many there are.
-    native_routes: usize,
     /// Every group of the tree, parents before their children.
     groups: Vec<GroupContext>,
     /// Regexes for paths under no group.
@@ -100,7 +98,6 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, tree: &Tree) -> Module
         statics: tree.statics.iter().map(|s| quote::token(s)).collect(),
         segments: tree.segments.iter().map(segment_line).collect(),
         routes: tree.routes.iter().map(|r| route_line(r)).collect(),
-        native_routes: tree.routes.len(),
         groups,
         top: tree.top.iter().map(RegexContext::new).collect(),
         single_slashes: tree.needs_single_slashes(),
