@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use routewall_core::{CodeChecks, DomainBinding, Route, RouteTable, Segment};
 
 use crate::pattern::{self, DefinitionStyle, Definitions, Fragment, Untranslatable};
+use linear::{Atom, Piece};
 
+mod linear;
 pub mod tree;
 
 /// nginx rejects a directive parameter over 4094 bytes; keep well below it.
@@ -107,7 +109,12 @@ struct Variant {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Token {
+    /// The token's regex; for a slash-crossing token in linear form, up to its last
+    /// slash-crossing parameter's run (see [`linear::crossing`]).
     regex: Fragment,
+    /// A slash-crossing token's rest in linear form, matched after `regex` and before the
+    /// end of the path.
+    tail: Option<Vec<Atom>>,
     /// The token's text when it holds no parameter.
     literal: Option<String>,
     /// Holds a parameter that may contain `/` (Werkzeug's `path`), so the token runs to
@@ -666,6 +673,11 @@ fn without_trailing_slash(tokens: &[Token]) -> Option<Vec<Token>> {
     let last = shorter.last_mut()?;
     if last.literal.as_deref() == Some("/") {
         shorter.pop();
+    } else if let Some(tail) = last.tail.as_mut() {
+        // A slash-crossing token in linear form: its rest ends in the rule's final `/`.
+        if tail.pop() != Some(Atom::Char('/')) {
+            return None;
+        }
     } else {
         // A slash-crossing token that ends in the rule's final `/`.
         let text = last.regex.0.strip_suffix('/')?.to_owned();
@@ -684,25 +696,31 @@ fn without_trailing_slash(tokens: &[Token]) -> Option<Vec<Token>> {
 /// Splits a route into segment tokens, translating each parameter.
 fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untranslatable> {
     let mut out: Vec<Token> = Vec::new();
-    let mut current: Option<Token> = None;
+    let mut current: Option<Vec<Piece>> = None;
+    let crossing = |parts: &Option<Vec<Piece>>| {
+        parts
+            .iter()
+            .flatten()
+            .any(|p| matches!(p, Piece::Param { crosses: true, .. }))
+    };
     for segment in &route.segments {
         match segment {
             Segment::Static { text } => {
                 for (i, piece) in text.split('/').enumerate() {
-                    let crossing = current.as_ref().is_some_and(|t| t.crosses);
-                    if i > 0 && !crossing {
+                    if i > 0 && !crossing(&current) {
                         if let Some(done) = current.take() {
-                            out.push(done);
+                            out.push(Token::of(done, defs));
                         }
-                        current = Some(Token::slash());
+                        current = Some(vec![Piece::Text("/".to_owned())]);
                     } else if i > 0 {
-                        let token = current.get_or_insert_with(Token::empty);
-                        token.append_literal("/");
+                        current
+                            .get_or_insert_with(Vec::new)
+                            .push(Piece::Text("/".to_owned()));
                     }
                     if !piece.is_empty() {
                         current
-                            .get_or_insert_with(Token::empty)
-                            .append_literal(piece);
+                            .get_or_insert_with(Vec::new)
+                            .push(Piece::Text(piece.to_owned()));
                     }
                 }
             }
@@ -711,22 +729,16 @@ fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untransla
                 let fragment = pattern::converter(&conv.regex, conv.part_isolating, defs).map_err(
                     |Untranslatable(e)| Untranslatable(format!("parameter `{}`: {e}", param.name)),
                 )?;
-                let token = current.get_or_insert_with(Token::empty);
-                token.regex.0.push_str(&fragment.0);
-                token.literal = None;
-                token.crosses |= !conv.part_isolating;
-                token.native = match (token.native.take(), token.crosses) {
-                    (Some(mut items), false) => defs.segment_items(&conv.regex).map(|more| {
-                        items.extend(more);
-                        items
-                    }),
-                    _ => None,
-                };
+                current.get_or_insert_with(Vec::new).push(Piece::Param {
+                    fragment,
+                    regex: conv.regex.clone(),
+                    crosses: !conv.part_isolating,
+                });
             }
         }
     }
     if let Some(done) = current {
-        out.push(done);
+        out.push(Token::of(done, defs));
     }
     if out
         .first()
@@ -740,12 +752,74 @@ fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untransla
 }
 
 impl Token {
-    fn empty() -> Self {
+    /// A token from its parts (the first one a segment's leading `/`).
+    fn of(parts: Vec<Piece>, defs: &mut Definitions) -> Token {
+        let literal: Option<String> = parts
+            .iter()
+            .map(|p| match p {
+                Piece::Text(text) => Some(text.as_str()),
+                Piece::Param { .. } => None,
+            })
+            .collect();
+        let crosses = parts
+            .iter()
+            .any(|p| matches!(p, Piece::Param { crosses: true, .. }));
+        if let Some(text) = literal {
+            return Token {
+                regex: Fragment(pattern::literal(&text)),
+                tail: None,
+                native: Some(
+                    text.strip_prefix('/')
+                        .filter(|t| !t.is_empty())
+                        .map(|t| vec![pattern::SegmentItem::Text(t.to_owned())])
+                        .unwrap_or_default(),
+                ),
+                literal: Some(text),
+                crosses: false,
+            };
+        }
+        if crosses {
+            let (regex, tail) = match linear::crossing(&parts) {
+                Some((head, tail)) => (head, Some(tail)),
+                None => (linear::plain(&parts), None),
+            };
+            return Token {
+                regex: Fragment(regex),
+                tail,
+                literal: None,
+                crosses: true,
+                native: None,
+            };
+        }
+        let mut native = Some(Vec::new());
+        for (i, part) in parts.iter().enumerate() {
+            native = match (native, part) {
+                (Some(mut items), Piece::Text(text)) => {
+                    let text = if i == 0 {
+                        text.strip_prefix('/').unwrap_or(text)
+                    } else {
+                        text
+                    };
+                    if !text.is_empty() {
+                        items.push(pattern::SegmentItem::Text(text.to_owned()));
+                    }
+                    Some(items)
+                }
+                (Some(mut items), Piece::Param { regex, .. }) => {
+                    defs.segment_items(regex).map(|more| {
+                        items.extend(more);
+                        items
+                    })
+                }
+                (None, _) => None,
+            };
+        }
         Token {
-            regex: Fragment::default(),
-            literal: Some(String::new()),
+            regex: Fragment(linear::segment(&parts)),
+            tail: None,
+            literal: None,
             crosses: false,
-            native: Some(Vec::new()),
+            native,
         }
     }
 
@@ -753,20 +827,18 @@ impl Token {
     fn slash() -> Self {
         Token {
             regex: Fragment("/".to_owned()),
+            tail: None,
             literal: Some("/".to_owned()),
             crosses: false,
             native: Some(Vec::new()),
         }
     }
 
-    fn append_literal(&mut self, text: &str) {
-        self.regex.0.push_str(&pattern::literal(text));
-        if let Some(l) = self.literal.as_mut() {
-            l.push_str(text);
-        }
-        if let Some(items) = self.native.as_mut() {
-            items.push(pattern::SegmentItem::Text(text.to_owned()));
-        }
+    /// The token as the atoms of a factored regex: one piece of regex text, then (for a
+    /// slash-crossing token in linear form) its rest character by character.
+    fn atoms(&self) -> impl Iterator<Item = Atom> + '_ {
+        std::iter::once(Atom::Regex(self.regex.0.clone()))
+            .chain(self.tail.iter().flatten().cloned())
     }
 }
 
@@ -780,7 +852,19 @@ fn regexes(mut variants: Vec<Variant>, defs: &Definitions) -> Vec<String> {
     let mut size = 0;
     let mut used: BTreeSet<usize> = BTreeSet::new();
     for variant in variants {
-        let body: usize = variant.tokens.iter().map(|t| t.regex.0.len() + 4).sum();
+        let body: usize = variant
+            .tokens
+            .iter()
+            .map(|t| {
+                t.regex.0.len()
+                    + 4
+                    + t.tail
+                        .iter()
+                        .flatten()
+                        .map(|a| a.print().len())
+                        .sum::<usize>()
+            })
+            .sum();
         let new_defs: usize = variant
             .tokens
             .iter()
@@ -812,16 +896,22 @@ fn regexes(mut variants: Vec<Variant>, defs: &Definitions) -> Vec<String> {
     out
 }
 
-/// Prints sorted variants as one trie-shaped regex: `^/a(?:/b\z|/\d+\z)`.
+/// Prints variants as one trie-shaped regex: `^/a(?:/b\z|/\d+\z)`.
 fn finish(variants: &[Variant], defs: &Definitions) -> String {
-    let paths: Vec<&[Token]> = variants.iter().map(|v| v.tokens.as_slice()).collect();
+    let mut paths: Vec<Vec<Atom>> = variants
+        .iter()
+        .map(|v| v.tokens.iter().flat_map(Token::atoms).collect())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let paths: Vec<&[Atom]> = paths.iter().map(Vec::as_slice).collect();
     let mut body = String::from("^");
     trie(&paths, &mut body);
     defs.finish(&body)
 }
 
-fn trie(paths: &[&[Token]], out: &mut String) {
-    // Group the (sorted) paths by their first token; an empty path ends here.
+/// Factors sorted atom paths by their common prefixes; an empty path ends at `\z`.
+fn trie(paths: &[&[Atom]], out: &mut String) {
     let mut alternatives: Vec<String> = Vec::new();
     let mut i = 0;
     while i < paths.len() {
@@ -834,8 +924,8 @@ fn trie(paths: &[&[Token]], out: &mut String) {
         while j < paths.len() && paths[j].first() == Some(head) {
             j += 1;
         }
-        let tails: Vec<&[Token]> = paths[i..j].iter().map(|p| &p[1..]).collect();
-        let mut alt = head.regex.0.clone();
+        let tails: Vec<&[Atom]> = paths[i..j].iter().map(|p| &p[1..]).collect();
+        let mut alt = head.print();
         trie(&tails, &mut alt);
         alternatives.push(alt);
         i = j;
@@ -930,7 +1020,7 @@ mod tests {
         );
         assert!(
             users[0].ends_with(
-                r"/users/(?:[\x30-\x39]|(?=[\xd9\xdb\xdf-\xe1\xea\xef-\xf0])(?1))+(?:\z|/posts\z)"
+                r"/users/(?>(?:[\x30-\x39]|(?=[\xd9\xdb\xdf-\xe1\xea\xef-\xf0])(?1))+)(?:\z|/posts\z)"
             ),
             "{users:?}"
         );
@@ -968,7 +1058,7 @@ mod tests {
                 .all(|r| !r.contains("users") && !r.contains("settings"))
         );
         assert!(
-            t.fallback.iter().any(|r| r.contains("[^\\x2f]+\\z")),
+            t.fallback.iter().any(|r| r.contains("(?>[^\\x2f]+)\\z")),
             "{:?}",
             t.fallback
         );
