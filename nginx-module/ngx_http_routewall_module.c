@@ -32,6 +32,22 @@
  * Why native matching: a PCRE run costs about half a microsecond here, a byte loop over a
  * segment a few nanoseconds (README, "Cost, measured").
  *
+ * Fail closed, within a budget (routewall's issue #16: crafted paths that made PCRE hit
+ * its match limit on regex after regex, 180 log lines and 4 s for one request). Every
+ * regex of a table is anchored at the start, and the module runs them with its own PCRE2
+ * match context, so that PCRE2's limits count a whole run (they start again at each start
+ * position of an unanchored one; `query`, which is searched for, runs as
+ * `^(?s:.*?)(?:QUERY)`). A request's check has a budget ("The budget" below): bytes read,
+ * PCRE2 match() calls over all its regex runs, and a depth and heap limit per run. A
+ * regex run that ends in anything but a match or no match (a limit, say), or a budget
+ * spent, ends the check there and then: 404, and one `warn` line, the path escaped so that
+ * it cannot forge log lines. Nothing more runs for that request, so it logs once.
+ *
+ * The table is read strictly: what the module cannot use exactly fails `nginx -t` with one
+ * line naming the entry (a regex that is not anchored, a second `clean`, `query`,
+ * `single_slashes` or `group` of one prefix, a `segment` without items, a NUL byte in any
+ * token, a table named `off`, ...).
+ *
  * Everything is read and compiled at configuration time: a table nginx cannot compile
  * fails `nginx -t`, which routewall runs before writing anything. The check runs first in
  * the location's REWRITE phase: before the location's own `rewrite`, `if` and `return`
@@ -39,8 +55,8 @@
  * nginx's own), as the location layout's `if` does, and before ACCESS, which `satisfy any`
  * can cut short.
  *
- * Written against nginx's own module API (Debian's nginx-dev headers); `build.sh` builds
- * it for the installed nginx.
+ * Written against nginx's own module API (Debian's nginx-dev headers) and PCRE2, which
+ * nginx links since 1.21.5; `build.sh` builds it for the installed nginx.
  */
 
 #include <ngx_config.h>
@@ -48,8 +64,69 @@
 #include <ngx_http.h>
 
 
+#if !(NGX_PCRE2)
+#error "ngx_http_routewall_module needs nginx built with PCRE2 (nginx 1.21.5 or later)"
+#endif
+
+
 /* The most slashes (after the leading one) a group prefix may hold. */
 #define NGX_HTTP_ROUTEWALL_MAX_DEPTH  64
+
+
+/*
+ * The budget of one request's check (nginx-module/README.md, "Limits"). No request of a
+ * real app comes near it; a request that reaches it is refused (404) and logged once.
+ *
+ * NGX_HTTP_ROUTEWALL_BYTES: bytes read by the walk and by regex runs. A node the walk
+ * visits reads its segment (to find its end, and to hash it); a segment pattern is
+ * charged the whole segment, which it reads at most; a regex run its subject, which PCRE2
+ * may read without a single match() call. A real app's request reads its path a few
+ * dozen times: 16 MiB is 2,000 readings of an 8 KB path, about 10 ms of byte loops.
+ *
+ * NGX_HTTP_ROUTEWALL_CALLS: calls of PCRE2's match() (its backtracking points, what its
+ * match limit counts) over all the request's regex runs. A run may first make
+ * NGX_HTTP_ROUTEWALL_FIRST_CALLS; one that needs more runs again with eight times as
+ * many, and so on, never more than the request has left; the request is charged every
+ * limit its runs were given, so it never uses more than it is charged. routewall's
+ * regexes make at most 3 calls a byte (the clean regex over an 8 KB path of `/a`
+ * segments: 24,007, charged 149,760), and a regex that misses makes a few (700 such,
+ * the regexes of a group holding 10,000 single-slash routes, are charged 179,200).
+ * PCRE2's default match limit for one run alone is 10,000,000. A call of routewall's
+ * regexes is cheap: 4,000,000 of them take about 100 ms.
+ *
+ * NGX_HTTP_ROUTEWALL_DEPTH, per run: PCRE2's depth limit, the nesting of backtracking
+ * frames. It bounds the memory of a run, and work PCRE2 does without counting a call
+ * (unwinding a recursion costs its depth at each frame: a run 4,000 deep took 25 ms in
+ * 4,000 calls). routewall's deepest regexes, Unicode digits in an `int` of a non-ASCII
+ * segment, nest 5 frames a character: 1,000 takes a 200-digit number.
+ * NGX_HTTP_ROUTEWALL_HEAP (KiB), per run: PCRE2's heap limit, for regexes of many
+ * captures, whose frames are large (routewall's take about 150 KiB at the depth limit).
+ * PCRE2 keeps the largest frame vector a worker has needed, up to this.
+ *
+ * What PCRE2 counts is not time: a call may also scan the rest of the subject. A table's
+ * regex written to do that on each of its calls (`^/(b|bb)*a*+\z` over 30 `b`s and 8 KB
+ * of `a`s) spends the budget in about 3.5 s. routewall's regexes, one repetition per
+ * converter, do not nest repetitions so.
+ *
+ * With `pcre_jit on`, PCRE2 runs JIT code: the match limit still holds (counted its JIT
+ * way), the depth and heap limits give way to JIT's own 32 KiB stack.
+ */
+#define NGX_HTTP_ROUTEWALL_BYTES        (16 * 1024 * 1024)
+#define NGX_HTTP_ROUTEWALL_CALLS        4000000
+#define NGX_HTTP_ROUTEWALL_FIRST_CALLS  256
+#define NGX_HTTP_ROUTEWALL_DEPTH        1000
+#define NGX_HTTP_ROUTEWALL_HEAP         4096
+
+
+/* The most bytes of the path a refusal logs (each may take 4, escaped). */
+#define NGX_HTTP_ROUTEWALL_LOG_PATH     256
+
+
+/* What a part of the check answers. ABORT: a regex failed or the budget is spent; the
+ * check ends there, refused. */
+#define NGX_HTTP_ROUTEWALL_NO           0
+#define NGX_HTTP_ROUTEWALL_YES          1
+#define NGX_HTTP_ROUTEWALL_ABORT        NGX_ABORT
 
 
 typedef struct {
@@ -157,6 +234,11 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                tables;       /* ngx_http_routewall_table_t * */
+
+    /* The module's own, for its limits (nginx runs its regexes with PCRE2's defaults);
+     * a worker checks one request at a time. */
+    pcre2_match_context       *match_context;
+    pcre2_match_data          *match_data;
 } ngx_http_routewall_main_conf_t;
 
 
@@ -164,6 +246,16 @@ typedef struct {
     ngx_http_routewall_table_t *table;       /* NULL: off */
     ngx_flag_t                  set;
 } ngx_http_routewall_loc_conf_t;
+
+
+/* One request's check: what it checks against, and what is left of its budget. */
+typedef struct {
+    ngx_http_request_t             *r;
+    ngx_http_routewall_table_t     *table;
+    ngx_http_routewall_main_conf_t *rmcf;
+    size_t                          bytes;   /* NGX_HTTP_ROUTEWALL_BYTES left */
+    ngx_uint_t                      calls;   /* NGX_HTTP_ROUTEWALL_CALLS left */
+} ngx_http_routewall_check_t;
 
 
 static char *ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -274,6 +366,7 @@ ngx_http_routewall_hash_find(ngx_http_routewall_hash_t *hash, u_char *data,
         return NULL;
     }
 
+    /* Bounded: the hash is at most half full, so an empty slot ends the probe. */
     for (i = h & hash->mask; /* void */; i = (i + 1) & hash->mask) {
         slot = &hash->slots[i];
 
@@ -306,6 +399,7 @@ ngx_http_routewall_text_find(ngx_http_routewall_hash_t *hash,
 
     h = ngx_http_routewall_hash(node->seed, data, len);
 
+    /* Bounded: the hash is at most half full, so an empty slot ends the probe. */
     for (i = h & hash->mask; /* void */; i = (i + 1) & hash->mask) {
         slot = &hash->slots[i];
 
@@ -361,6 +455,7 @@ ngx_http_routewall_hash_add(ngx_conf_t *cf, ngx_http_routewall_hash_t *hash,
                 continue;
             }
 
+            /* Bounded, as every probe: the hash is at most half full. */
             for (j = old[i].hash & hash->mask;
                  hash->slots[j].data != NULL;
                  j = (j + 1) & hash->mask)
@@ -419,6 +514,69 @@ ngx_http_routewall_compile(ngx_conf_t *cf, ngx_str_t *pattern)
 }
 
 
+/* A regex of the `entry` kind that must be anchored at the start: it starts with `^`, and
+ * PCRE2 agrees that every branch does (`^a|b` does not). Unanchored, a must-match regex
+ * would take any path that merely holds a match, and PCRE2's limits would count each
+ * start position afresh. An empty regex does not start with `^`. */
+static ngx_regex_t *
+ngx_http_routewall_compile_anchored(ngx_conf_t *cf, const char *entry,
+    ngx_str_t *pattern)
+{
+    uint32_t      options;
+    ngx_regex_t  *re;
+
+    if (pattern->len == 0 || pattern->data[0] != '^') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table %s regex \"%V\" must start with \"^\"",
+                           entry, pattern);
+        return NULL;
+    }
+
+    re = ngx_http_routewall_compile(cf, pattern);
+    if (re == NULL) {
+        return NULL;
+    }
+
+    if (pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &options) != 0
+        || !(options & PCRE2_ANCHORED))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table %s regex \"%V\" is not anchored: each "
+                           "of its branches must start with \"^\"", entry, pattern);
+        return NULL;
+    }
+
+    return re;
+}
+
+
+/* The `query` regex, which is searched for in the query string, as one anchored run:
+ * `^(?s:.*?)(?:REGEX)` tries REGEX at each position in turn, all of it under one match
+ * limit. (`^` inside REGEX still means the string's start.) */
+static ngx_regex_t *
+ngx_http_routewall_compile_search(ngx_conf_t *cf, ngx_str_t *pattern)
+{
+    ngx_str_t  search;
+
+    if (pattern->len == 0) {
+        /* It would match every query string. */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table query regex must not be empty");
+        return NULL;
+    }
+
+    search.len = sizeof("^(?s:.*?)(?:") - 1 + pattern->len + 1;
+    search.data = ngx_pnalloc(cf->pool, search.len);
+    if (search.data == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(search.data, "^(?s:.*?)(?:%V)", pattern);
+
+    return ngx_http_routewall_compile_anchored(cf, "query", &search);
+}
+
+
 /* The group of exactly this prefix, or NULL. */
 static ngx_http_routewall_group_t *
 ngx_http_routewall_group(ngx_http_routewall_table_t *table, u_char *data, size_t len)
@@ -460,7 +618,7 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     char                        *rv;
     u_char                      *p;
     uint32_t                     h;
-    ngx_str_t                   *value, *keys, *key;
+    ngx_str_t                   *value, *keys;
     ngx_uint_t                   i, slashes;
     ngx_conf_t                   save;
     ngx_http_routewall_group_t **groups, *group;
@@ -468,8 +626,18 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    if (ngx_strlchr(value[1].data, value[1].data + value[1].len, '\0') != NULL) {
+        return "name holds a NUL byte";
+    }
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        return "name \"off\" is reserved: \"routewall off\" switches the check off";
+    }
+
     if (ngx_http_routewall_find_table(rmcf, &value[1]) != NULL) {
-        return "is duplicate";
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table \"%V\" is duplicate", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     table = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_table_t));
@@ -478,6 +646,7 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     table->name = value[1];
+    table->groups.valued = 1;
 
     if (ngx_array_init(&table->top, cf->pool, 4,
                        sizeof(ngx_http_routewall_regex_t)) != NGX_OK
@@ -521,26 +690,13 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     groups = table->group_list.elts;
-    table->groups.valued = 1;
-
-    for (i = 0; i < table->group_list.nelts; i++) {
-        key = &groups[i]->prefix;
-        h = ngx_http_routewall_hash(0, key->data, key->len);
-
-        if (ngx_http_routewall_hash_find(&table->groups, key->data, key->len, h)
-            == NULL
-            && ngx_http_routewall_hash_add(cf, &table->groups, key->data, key->len,
-                                           h, groups[i]) != NGX_OK)
-        {
-            return NGX_CONF_ERROR;
-        }
-    }
 
     /* A group's parent is the longest other group its prefix starts with. */
     for (i = 0; i < table->group_list.nelts; i++) {
         group = groups[i];
         slashes = 0;
 
+        /* Bounded: from the prefix's end back to its start. */
         for (p = group->prefix.data + group->prefix.len - 1;
              p > group->prefix.data;
              p--)
@@ -581,9 +737,10 @@ ngx_http_routewall_table_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* `regex`, `regex_single`, `top` or `top_single` (the entry) REGEX. */
 static char *
 ngx_http_routewall_push_regex(ngx_conf_t *cf, ngx_array_t *list,
-    ngx_str_t *pattern, ngx_flag_t single)
+    ngx_str_t *entry, ngx_str_t *pattern, ngx_flag_t single)
 {
     ngx_http_routewall_regex_t  *r;
 
@@ -593,7 +750,7 @@ ngx_http_routewall_push_regex(ngx_conf_t *cf, ngx_array_t *list,
     }
 
     r->single = single;
-    r->regex = ngx_http_routewall_compile(cf, pattern);
+    r->regex = ngx_http_routewall_compile_anchored(cf, (char *) entry->data, pattern);
 
     return r->regex ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
@@ -720,15 +877,16 @@ ngx_http_routewall_segment(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
         return NGX_CONF_ERROR;
     }
 
-    if (value[1].len == 0 || value[1].data[0] != '^') {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "routewall_table segment regex \"%V\" must start with \"^\"",
-                           &value[1]);
+    segment->regex = ngx_http_routewall_compile_anchored(cf, "segment", &value[1]);
+    if (segment->regex == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    segment->regex = ngx_http_routewall_compile(cf, &value[1]);
-    if (segment->regex == NULL) {
+    /* Without items an ASCII segment would be matched by nothing but the empty one,
+     * whatever the regex says. */
+    if (cf->args->nelts < 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "routewall_table segment \"%V\" has no items", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -886,7 +1044,7 @@ ngx_http_routewall_route(ngx_conf_t *cf, ngx_http_routewall_table_t *table)
                 return NGX_CONF_ERROR;
             }
 
-            *tail = ngx_http_routewall_compile(cf, &text);
+            *tail = ngx_http_routewall_compile_anchored(cf, "route tail", &text);
 
             return *tail ? NGX_CONF_OK : NGX_CONF_ERROR;
 
@@ -913,11 +1071,24 @@ ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 {
     ngx_http_routewall_table_t *table = (ngx_http_routewall_table_t *) conf;
 
+    uint32_t                      h;
     ngx_str_t                    *value, *key;
+    ngx_uint_t                    i;
     ngx_regex_t                 **single;
     ngx_http_routewall_group_t   *group, **slot;
 
     value = cf->args->elts;
+
+    /* Tokens are compared as C strings below (`route\0x` would pass for `route`), and
+     * none has a use for a NUL byte. */
+    for (i = 0; i < cf->args->nelts; i++) {
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '\0') != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table entry \"%s\" holds a NUL byte",
+                               value[0].data);
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (ngx_strcmp(value[0].data, "route") == 0
         || ngx_strcmp(value[0].data, "segment") == 0)
@@ -955,7 +1126,10 @@ ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        *single = ngx_http_routewall_compile(cf, &value[1]);
+        *single = single == &table->query
+                  ? ngx_http_routewall_compile_search(cf, &value[1])
+                  : ngx_http_routewall_compile_anchored(cf, (char *) value[0].data,
+                                                        &value[1]);
         return *single ? NGX_CONF_OK : NGX_CONF_ERROR;
     }
 
@@ -980,11 +1154,26 @@ ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
             return NGX_CONF_ERROR;
         }
 
+        /* A second group of a prefix would never be looked up: its regexes would be
+         * silently left out. */
+        h = ngx_http_routewall_hash(0, value[1].data, value[1].len);
+
+        if (ngx_http_routewall_hash_find(&table->groups, value[1].data, value[1].len,
+                                         h)
+            != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "routewall_table group \"%V\" is duplicate", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
         group = ngx_pcalloc(cf->pool, sizeof(ngx_http_routewall_group_t));
         slot = ngx_array_push(&table->group_list);
         if (group == NULL || slot == NULL
             || ngx_array_init(&group->regexes, cf->pool, 4,
-                              sizeof(ngx_http_routewall_regex_t)) != NGX_OK)
+                              sizeof(ngx_http_routewall_regex_t)) != NGX_OK
+            || ngx_http_routewall_hash_add(cf, &table->groups, value[1].data,
+                                           value[1].len, h, group) != NGX_OK)
         {
             return NGX_CONF_ERROR;
         }
@@ -1006,13 +1195,13 @@ ngx_http_routewall_table_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         }
 
         return ngx_http_routewall_push_regex(cf, &table->current->regexes,
-                                             &value[1], value[0].len > 5);
+                                             &value[0], &value[1], value[0].len > 5);
     }
 
     if (ngx_strcmp(value[0].data, "top") == 0
         || ngx_strcmp(value[0].data, "top_single") == 0)
     {
-        return ngx_http_routewall_push_regex(cf, &table->top, &value[1],
+        return ngx_http_routewall_push_regex(cf, &table->top, &value[0], &value[1],
                                              value[0].len > 3);
     }
 
@@ -1037,7 +1226,11 @@ ngx_http_routewall(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     rlcf->set = 1;
 
-    if (ngx_strcmp(value[1].data, "off") == 0) {
+    if (ngx_strlchr(value[1].data, value[1].data + value[1].len, '\0') != NULL) {
+        return "holds a NUL byte";
+    }
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
         rlcf->table = NULL;
         return NGX_CONF_OK;
     }
@@ -1101,60 +1294,220 @@ ngx_http_routewall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 /* The check */
 
-static ngx_int_t
-ngx_http_routewall_matches(ngx_regex_t *re, ngx_str_t *s, ngx_http_request_t *r)
+/* Marks a request whose check has logged its refusal: an internal redirect
+ * (`error_page`) checks the request again, its module contexts cleared but its pool
+ * kept. */
+static void
+ngx_http_routewall_logged(void *data)
 {
-    ngx_int_t  rc;
-
-    rc = ngx_regex_exec(re, s, NULL, 0);
-
-    if (rc >= 0) {
-        return 1;
-    }
-
-    if (rc != NGX_REGEX_NO_MATCHED) {
-        /* A regex that cannot run (PCRE's match limit) allows nothing. */
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      ngx_regex_exec_n " failed: %i on \"%V\"", rc, s);
-    }
-
-    return 0;
+    /* void */
 }
 
 
-/* The first regex of `list` that matches decides: 1 allow, 0 refuse, -1 none matched. */
-static ngx_int_t
-ngx_http_routewall_try(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
-    ngx_array_t *list)
+/* `len` bytes of `src` for a log line, at most `n` of them and then `...`: bytes
+ * outside 0x21-0x7e, `"` and `\` as `\xHH`, so that they can neither end the line (and
+ * forge the next) nor leave its quotes. `dst` holds 4 * n + 3 bytes. */
+static size_t
+ngx_http_routewall_escape(u_char *dst, u_char *src, size_t len, size_t n)
 {
+    u_char         *p, *last;
+    static u_char   hex[] = "0123456789ABCDEF";
+
+    p = dst;
+    last = src + ngx_min(len, n);
+
+    /* Bounded: at most n bytes. */
+    for ( /* void */ ; src < last; src++) {
+        if (*src < 0x21 || *src > 0x7e || *src == '"' || *src == '\\') {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[*src >> 4];
+            *p++ = hex[*src & 0xf];
+
+        } else {
+            *p++ = *src;
+        }
+    }
+
+    if (len > n) {
+        p = ngx_cpymem(p, "...", 3);
+    }
+
+    return p - dst;
+}
+
+
+/* Refuses the request whose check cannot go on, for `reason`: one `warn` line per request
+ * (see ngx_http_routewall_logged), with the table's name and the path escaped. */
+static ngx_int_t
+ngx_http_routewall_refuse(ngx_http_routewall_check_t *ck, u_char *reason, size_t len)
+{
+    size_t               name_len, path_len;
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_request_t  *r;
+    u_char               name[64 * 4 + 3];
+    u_char               path[NGX_HTTP_ROUTEWALL_LOG_PATH * 4 + 3];
+
+    r = ck->r;
+
+    /* Bounded: the cleanups of the request's pool, a few. */
+    for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
+        if (cln->handler == ngx_http_routewall_logged) {
+            return NGX_HTTP_ROUTEWALL_ABORT;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln != NULL) {
+        cln->handler = ngx_http_routewall_logged;
+    }
+
+    name_len = ngx_http_routewall_escape(name, ck->table->name.data,
+                                         ck->table->name.len, 64);
+    path_len = ngx_http_routewall_escape(path, r->uri.data, r->uri.len,
+                                         NGX_HTTP_ROUTEWALL_LOG_PATH);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "routewall_table \"%*s\": %*s, request refused; path \"%*s\"",
+                  name_len, name, len, reason, path_len, path);
+
+    return NGX_HTTP_ROUTEWALL_ABORT;
+}
+
+
+/* A `what` regex ended in `rc`, neither a match nor no match: refused. */
+static ngx_int_t
+ngx_http_routewall_failed(ngx_http_routewall_check_t *ck, const char *what, int rc)
+{
+    u_char  *last, reason[128];
+
+    last = ngx_snprintf(reason, sizeof(reason),
+                        "its %s regex failed (" ngx_regex_exec_n " returned %d)",
+                        what, rc);
+
+    return ngx_http_routewall_refuse(ck, reason, last - reason);
+}
+
+
+/* The request spent its `budget` of `what`: refused. */
+static ngx_int_t
+ngx_http_routewall_spent(ngx_http_routewall_check_t *ck, ngx_uint_t budget,
+    const char *what)
+{
+    u_char  *last, reason[128];
+
+    last = ngx_snprintf(reason, sizeof(reason),
+                        "the request spent its budget of %ui %s", budget, what);
+
+    return ngx_http_routewall_refuse(ck, reason, last - reason);
+}
+
+
+/* Charges `n` bytes read to the request: NGX_OK, or ABORT, the budget spent. */
+static ngx_inline ngx_int_t
+ngx_http_routewall_read(ngx_http_routewall_check_t *ck, size_t n)
+{
+    if (n > ck->bytes) {
+        ck->bytes = 0;
+        return ngx_http_routewall_spent(ck, NGX_HTTP_ROUTEWALL_BYTES, "bytes read");
+    }
+
+    ck->bytes -= n;
+
+    return NGX_OK;
+}
+
+
+/* Runs the `what` regex `re` over `s`: YES, NO or ABORT. A run that reaches its match
+ * limit runs again with eight times the limit, at most the calls the request has left;
+ * the request is charged each limit (see NGX_HTTP_ROUTEWALL_CALLS). Bounded: each limit
+ * is taken from the calls left, so they run out, or the run ends before. */
+static ngx_int_t
+ngx_http_routewall_matches(ngx_http_routewall_check_t *ck, ngx_regex_t *re,
+    ngx_str_t *s, const char *what)
+{
+    int         rc;
+    ngx_uint_t  limit;
+
+    if (ngx_http_routewall_read(ck, s->len) != NGX_OK) {
+        return NGX_HTTP_ROUTEWALL_ABORT;
+    }
+
+    for (limit = NGX_HTTP_ROUTEWALL_FIRST_CALLS; /* void */; limit *= 8) {
+        limit = ngx_min(limit, ck->calls);
+
+        if (limit == 0) {
+            return ngx_http_routewall_spent(ck, NGX_HTTP_ROUTEWALL_CALLS,
+                                            "regex calls");
+        }
+
+        ck->calls -= limit;
+        pcre2_set_match_limit(ck->rmcf->match_context, limit);
+
+        rc = pcre2_match(re, s->data, s->len, 0, 0, ck->rmcf->match_data,
+                         ck->rmcf->match_context);
+
+        if (rc != PCRE2_ERROR_MATCHLIMIT) {
+            break;
+        }
+    }
+
+    if (rc >= 0) {
+        return NGX_HTTP_ROUTEWALL_YES;
+    }
+
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        return NGX_HTTP_ROUTEWALL_NO;
+    }
+
+    /* The depth or heap limit, say: a regex that cannot run allows nothing, and the
+     * check ends rather than try the next one on the same path. */
+    return ngx_http_routewall_failed(ck, what, rc);
+}
+
+
+/* The first regex of `list` (`what` regexes) that matches decides: YES, or NO when it
+ * is a `*_single` regex and the raw path holds an empty segment; NGX_DECLINED when none
+ * matches; ABORT. Bounded: one run per regex of the list, and one of single_slashes. */
+static ngx_int_t
+ngx_http_routewall_try(ngx_http_routewall_check_t *ck, ngx_array_t *list,
+    const char *what)
+{
+    ngx_int_t                    rc;
     ngx_uint_t                   i;
     ngx_http_routewall_regex_t  *regexes;
 
     regexes = list->elts;
 
     for (i = 0; i < list->nelts; i++) {
-        if (!ngx_http_routewall_matches(regexes[i].regex, &r->uri, r)) {
+        rc = ngx_http_routewall_matches(ck, regexes[i].regex, &ck->r->uri, what);
+
+        if (rc == NGX_HTTP_ROUTEWALL_NO) {
             continue;
         }
 
-        if (regexes[i].single) {
-            /* No single_slashes regex to ask: refuse rather than guess. */
-            return table->single_slashes != NULL
-                   && ngx_http_routewall_matches(table->single_slashes,
-                                                 &r->unparsed_uri, r);
+        if (rc == NGX_HTTP_ROUTEWALL_YES && regexes[i].single) {
+            if (ck->table->single_slashes == NULL) {
+                /* No single_slashes regex to ask: refuse rather than guess. */
+                return NGX_HTTP_ROUTEWALL_NO;
+            }
+
+            return ngx_http_routewall_matches(ck, ck->table->single_slashes,
+                                              &ck->r->unparsed_uri, "single_slashes");
         }
 
-        return 1;
+        return rc;
     }
 
-    return -1;
+    return NGX_DECLINED;
 }
 
 
-/* Whether the segment after `slash`, up to `end`, matches; `ascii`: it holds no byte
- * of 0x80 or more (the walk found that out once for all the node's patterns). */
+/* Whether the segment after `slash`, up to `end`, matches: YES, NO or ABORT; `ascii`: it
+ * holds no byte of 0x80 or more (the walk found that out once for all the node's
+ * patterns). */
 static ngx_int_t
-ngx_http_routewall_segment_matches(ngx_http_request_t *r,
+ngx_http_routewall_segment_matches(ngx_http_routewall_check_t *ck,
     ngx_http_routewall_segment_t *segment, u_char *slash, u_char *end,
     ngx_flag_t ascii)
 {
@@ -1168,18 +1521,24 @@ ngx_http_routewall_segment_matches(ngx_http_request_t *r,
         /* Code points, invalid UTF-8 and Unicode classes: PCRE's work. */
         s.data = slash;
         s.len = end - slash;
-        return ngx_http_routewall_matches(segment->regex, &s, r);
+        return ngx_http_routewall_matches(ck, segment->regex, &s, "segment");
+    }
+
+    /* The items read the segment once at most. */
+    if (ngx_http_routewall_read(ck, end - slash) != NGX_OK) {
+        return NGX_HTTP_ROUTEWALL_ABORT;
     }
 
     p = slash + 1;
     item = segment->items.elts;
 
+    /* Bounded: the pattern's items, each reading on from where the last stopped. */
     for (i = 0; i < segment->items.nelts; i++) {
         if (item[i].text.len) {
             if ((size_t) (end - p) < item[i].text.len
                 || ngx_memcmp(p, item[i].text.data, item[i].text.len) != 0)
             {
-                return 0;
+                return NGX_HTTP_ROUTEWALL_NO;
             }
 
             p += item[i].text.len;
@@ -1191,23 +1550,32 @@ ngx_http_routewall_segment_matches(ngx_http_request_t *r,
         n = p - start;
 
         if (n < item[i].min || n > item[i].max) {
-            return 0;
+            return NGX_HTTP_ROUTEWALL_NO;
         }
     }
 
-    return p == end;
+    return p == end ? NGX_HTTP_ROUTEWALL_YES : NGX_HTTP_ROUTEWALL_NO;
 }
 
 
 /* Whether a route of `node` takes the rest of the path, which is empty or starts with the
- * `/` at `slash`. Recurses once per segment, as deep as the routes go (at most
- * NGX_HTTP_ROUTEWALL_MAX_STEPS). A tail never takes an empty rest: it stands for a route's
- * last token, which starts with a `/`. */
+ * `/` at `slash`: YES, NO or ABORT. A tail never takes an empty rest: it stands for a
+ * route's last token, which starts with a `/`.
+ *
+ * Every edge takes exactly one segment, and every node but the root is the child of
+ * exactly one edge: a text child is found by its parent and text (one hash lookup), a
+ * pattern child by its one edge, and the two are distinct nodes. So a node is walked only
+ * from its parent, at most once per visit of the parent, and always at the segment as
+ * deep as itself: the walk visits each node at most once per request, and tries each
+ * edge and runs each tail at most once. It recurses once per segment, as deep as the
+ * routes go (at most NGX_HTTP_ROUTEWALL_MAX_STEPS), and each visit is charged the
+ * segment it reads. */
 static ngx_int_t
-ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table,
-    ngx_http_routewall_node_t *node, u_char *slash, u_char *end)
+ngx_http_routewall_walk(ngx_http_routewall_check_t *ck, ngx_http_routewall_node_t *node,
+    u_char *slash, u_char *end)
 {
     u_char                     *p, high;
+    ngx_int_t                   rc;
     ngx_str_t                   rest;
     ngx_uint_t                  i;
     ngx_regex_t               **tails;
@@ -1215,33 +1583,47 @@ ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table
     ngx_http_routewall_node_t  *child;
 
     if (slash == end) {
-        return node->end;
+        return node->end ? NGX_HTTP_ROUTEWALL_YES : NGX_HTTP_ROUTEWALL_NO;
     }
 
-    /* The segment's end, and whether any of its bytes is 0x80 or more. */
+    /* The segment's end, and whether any of its bytes is 0x80 or more. Bounded: to the
+     * segment's end. */
     high = 0;
 
     for (p = slash + 1; p < end && *p != '/'; p++) {
         high |= *p;
     }
 
+    /* That loop and the hash lookup read the segment. */
+    if (ngx_http_routewall_read(ck, p - slash) != NGX_OK) {
+        return NGX_HTTP_ROUTEWALL_ABORT;
+    }
+
     child = (node->lengths >> ngx_min((size_t) (p - slash - 1), 63)) & 1
-            ? ngx_http_routewall_text_find(&table->texts, node, slash + 1,
+            ? ngx_http_routewall_text_find(&ck->table->texts, node, slash + 1,
                                            p - slash - 1)
             : NULL;
 
-    if (child != NULL && ngx_http_routewall_walk(r, table, child, p, end)) {
-        return 1;
+    if (child != NULL) {
+        rc = ngx_http_routewall_walk(ck, child, p, end);
+        if (rc != NGX_HTTP_ROUTEWALL_NO) {
+            return rc;
+        }
     }
 
     edge = node->edges.elts;
 
+    /* Bounded: the node's edges, each tried once. */
     for (i = 0; i < node->edges.nelts; i++) {
-        if (ngx_http_routewall_segment_matches(r, edge[i].segment, slash, p,
-                                               high < 0x80)
-            && ngx_http_routewall_walk(r, table, edge[i].child, p, end))
-        {
-            return 1;
+        rc = ngx_http_routewall_segment_matches(ck, edge[i].segment, slash, p,
+                                                high < 0x80);
+
+        if (rc == NGX_HTTP_ROUTEWALL_YES) {
+            rc = ngx_http_routewall_walk(ck, edge[i].child, p, end);
+        }
+
+        if (rc != NGX_HTTP_ROUTEWALL_NO) {
+            return rc;
         }
     }
 
@@ -1249,25 +1631,33 @@ ngx_http_routewall_walk(ngx_http_request_t *r, ngx_http_routewall_table_t *table
     rest.data = slash;
     rest.len = end - slash;
 
+    /* Bounded: the node's tails, each run once. */
     for (i = 0; i < node->tails.nelts; i++) {
-        if (ngx_http_routewall_matches(tails[i], &rest, r)) {
-            return 1;
+        rc = ngx_http_routewall_matches(ck, tails[i], &rest, "route tail");
+        if (rc != NGX_HTTP_ROUTEWALL_NO) {
+            return rc;
         }
     }
 
-    return 0;
+    return NGX_HTTP_ROUTEWALL_NO;
 }
 
 
+/* Whether the table allows the request: YES, NO or ABORT. */
 static ngx_int_t
-ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *table)
+ngx_http_routewall_allows(ngx_http_routewall_check_t *ck)
 {
     u_char                      *p, *end;
     size_t                       spelled;
     size_t                       prefix_len[NGX_HTTP_ROUTEWALL_MAX_DEPTH];
     ngx_int_t                    rc;
     ngx_uint_t                   depth;
+    ngx_http_request_t          *r;
+    ngx_http_routewall_table_t  *table;
     ngx_http_routewall_group_t  *group, *found;
+
+    r = ck->r;
+    table = ck->table;
 
     /* The usual request spells its path as nginx normalized it; only the others can
      * hold dot segments, so only they run the regex. */
@@ -1280,15 +1670,17 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
                 || ngx_memcmp(r->unparsed_uri.data + r->uri.len + 1,
                               r->args.data, r->args.len) != 0)))
     {
-        if (!ngx_http_routewall_matches(table->clean, &r->unparsed_uri, r)) {
-            return 0;
+        rc = ngx_http_routewall_matches(ck, table->clean, &r->unparsed_uri, "clean");
+        if (rc != NGX_HTTP_ROUTEWALL_YES) {
+            return rc;
         }
     }
 
-    if (r->args.len && table->query != NULL
-        && ngx_http_routewall_matches(table->query, &r->args, r))
-    {
-        return 0;
+    if (r->args.len && table->query != NULL) {
+        rc = ngx_http_routewall_matches(ck, table->query, &r->args, "query");
+        if (rc != NGX_HTTP_ROUTEWALL_NO) {
+            return rc == NGX_HTTP_ROUTEWALL_YES ? NGX_HTTP_ROUTEWALL_NO : rc;
+        }
     }
 
     end = r->uri.data + r->uri.len;
@@ -1297,18 +1689,20 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
                                      ngx_http_routewall_hash(0, r->uri.data,
                                                              r->uri.len)))
     {
-        return 1;
+        return NGX_HTTP_ROUTEWALL_YES;
     }
 
-    if (table->root != NULL && r->uri.len && r->uri.data[0] == '/'
-        && ngx_http_routewall_walk(r, table, table->root, r->uri.data, end))
-    {
-        return 1;
+    if (table->root != NULL && r->uri.len && r->uri.data[0] == '/') {
+        rc = ngx_http_routewall_walk(ck, table->root, r->uri.data, end);
+        if (rc != NGX_HTTP_ROUTEWALL_NO) {
+            return rc;
+        }
     }
 
     /* The longest group prefix of the path: groups nest, so the shorter group prefixes
      * of the path are its ancestors, tried after it through `parent`. The prefixes end
-     * at the path's first group_depth slashes after the leading one. */
+     * at the path's first group_depth slashes after the leading one. Bounded: the path,
+     * and at most NGX_HTTP_ROUTEWALL_MAX_DEPTH prefixes. */
     depth = 0;
 
     for (p = r->uri.data + 1; p < end && depth < table->group_depth; p++) {
@@ -1324,40 +1718,86 @@ ngx_http_routewall_allows(ngx_http_request_t *r, ngx_http_routewall_table_t *tab
     }
 
     if (found == NULL) {
-        return ngx_http_routewall_try(r, table, &table->top) == 1;
+        rc = ngx_http_routewall_try(ck, &table->top, "top");
+        return rc == NGX_DECLINED ? NGX_HTTP_ROUTEWALL_NO : rc;
     }
 
+    /* Bounded: a parent's prefix is shorter than its child's. */
     for (group = found; group != NULL; group = group->parent) {
-        rc = ngx_http_routewall_try(r, table, &group->regexes);
-        if (rc != -1) {
+        rc = ngx_http_routewall_try(ck, &group->regexes, "group");
+        if (rc != NGX_DECLINED) {
             return rc;
         }
     }
 
-    return 0;
+    return NGX_HTTP_ROUTEWALL_NO;
 }
 
 
 static ngx_int_t
 ngx_http_routewall_handler(ngx_http_request_t *r)
 {
+    ngx_http_routewall_check_t      ck;
     ngx_http_routewall_loc_conf_t  *rlcf;
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_routewall_module);
 
-    if (rlcf->table == NULL || ngx_http_routewall_allows(r, rlcf->table)) {
+    if (rlcf->table == NULL) {
         return NGX_DECLINED;
     }
 
-    return NGX_HTTP_NOT_FOUND;
+    ck.r = r;
+    ck.table = rlcf->table;
+    ck.rmcf = ngx_http_get_module_main_conf(r, ngx_http_routewall_module);
+    ck.bytes = NGX_HTTP_ROUTEWALL_BYTES;
+    ck.calls = NGX_HTTP_ROUTEWALL_CALLS;
+
+    /* NO and ABORT (logged) alike: 404. */
+    return ngx_http_routewall_allows(&ck) == NGX_HTTP_ROUTEWALL_YES
+           ? NGX_DECLINED : NGX_HTTP_NOT_FOUND;
+}
+
+
+static void
+ngx_http_routewall_cleanup(void *data)
+{
+    ngx_http_routewall_main_conf_t  *rmcf = data;
+
+    /* Both take NULL. */
+    pcre2_match_data_free(rmcf->match_data);
+    pcre2_match_context_free(rmcf->match_context);
 }
 
 
 static ngx_int_t
 ngx_http_routewall_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_handler_pt             *h;
+    ngx_http_core_main_conf_t       *cmcf;
+    ngx_http_routewall_main_conf_t  *rmcf;
+
+    /* The match context and data live as long as the configuration; PCRE2 allocates
+     * them, and a run's frames, with malloc(), not from a request's pool. */
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_routewall_module);
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_routewall_cleanup;
+    cln->data = rmcf;
+
+    rmcf->match_context = pcre2_match_context_create(NULL);
+    rmcf->match_data = pcre2_match_data_create(1, NULL);
+
+    if (rmcf->match_context == NULL || rmcf->match_data == NULL) {
+        return NGX_ERROR;
+    }
+
+    pcre2_set_depth_limit(rmcf->match_context, NGX_HTTP_ROUTEWALL_DEPTH);
+    pcre2_set_heap_limit(rmcf->match_context, NGX_HTTP_ROUTEWALL_HEAP);
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 

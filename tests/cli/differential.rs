@@ -501,3 +501,162 @@ fn module_layout_real_apps_are_exact() {
         assert_real_app_exact_behind(name, false, Server::NginxModule);
     }
 }
+
+/// Issue #16: route shapes whose regexes can backtrack super-linearly (several `path`
+/// parameters in one rule, a `path` parameter before many literal endings or glued to a
+/// literal, string parameters beside them; `tests/fixtures/apps/costly`), probed with
+/// long crafted paths on top of the usual probes of a few rules of each shape.
+const COSTLY_FLAGS: [&str; 2] = ["--long-paths", "--shape-sample"];
+
+/// Where the costly app's allowlist is served from.
+#[derive(Clone, Copy)]
+enum CostlyLayout {
+    Location,
+    Tree,
+    Module,
+}
+
+/// The costly app's probes and their truth (a `probe.py --dry-run` report), computed once
+/// for every layout (Werkzeug's own router backtracks on these paths too, for tens of
+/// seconds), in a file of the caller's.
+fn costly_truth() -> tempfile::NamedTempFile {
+    static TRUTH: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let report = TRUTH.get_or_init(|| {
+        let result = Command::new(venv().join("bin/python"))
+            .arg(repo().join("tests/differential/probe.py"))
+            .args(["--app", "app", "--app-dir"])
+            .arg(app_dir("costly"))
+            .arg("--dry-run")
+            .args(COSTLY_FLAGS)
+            .output()
+            .expect("probe.py runs");
+        assert!(
+            result.status.success(),
+            "probe.py --dry-run failed: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        result.stdout
+    });
+    let file = tempfile::NamedTempFile::new().expect("tempfile");
+    std::fs::write(file.path(), report).expect("write the dry run's report");
+    file
+}
+
+/// `probe.py` with [`COSTLY_FLAGS`] (the truth from [`costly_truth`]) against nginx
+/// serving the costly app in `layout`; the report, and nginx's error log after the run.
+fn probe_costly(layout: CostlyLayout) -> (Value, String) {
+    let dir = app_dir("costly");
+    let truth = costly_truth();
+    let pass = TreePass::new();
+    let module = match layout {
+        CostlyLayout::Module => module_args(),
+        _ => Vec::new(),
+    };
+    let module: Vec<&str> = module.iter().map(String::as_str).collect();
+    let args: &[&str] = match layout {
+        CostlyLayout::Location => &[],
+        CostlyLayout::Tree => &pass.args(),
+        CostlyLayout::Module => &module,
+    };
+    let out = generate_with(&dir, "app", args);
+    let nginx = match layout {
+        CostlyLayout::Location => Nginx::with_allowlist(out.path()),
+        CostlyLayout::Tree => Nginx::with_tree(out.path()),
+        CostlyLayout::Module => Nginx::with_module(out.path()),
+    };
+    let mut flags = COSTLY_FLAGS.to_vec();
+    flags.extend(["--truth-from", truth.path().to_str().expect("utf-8")]);
+    let report = probe_port(&dir, "app", &venv(), &[], &flags, nginx.port);
+    (report, nginx.error_log())
+}
+
+/// [`check`], and the same promise on the long probes alone (with enough of them, long
+/// enough, both allowed and refused by the app), and no regex that nginx could not run to
+/// its end (PCRE's match limit) in nginx's error log.
+fn check_costly(report: &Value, error_log: &str, label: &str) {
+    let long = &report["long_paths"];
+    let field = |value: &Value, name: &str| {
+        value[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no long_paths {name} in {long}"))
+    };
+    let wrong = |value: &Value| {
+        ["false_allows", "false_denies", "other"]
+            .map(|kind| format!("{kind} {}", field(value, kind)))
+            .join(", ")
+    };
+    let failed: Vec<&str> = error_log
+        .lines()
+        .filter(|l| {
+            l.contains("pcre2_match() failed")
+                || l.contains("pcre_exec() failed")
+                || l.contains("match limit")
+        })
+        .collect();
+    let mut summary = format!(
+        "{label}: {} long probes (longest {} bytes, {} allowed by the app): {}; nginx \
+         answered {}; {} regex failures in nginx's error log",
+        field(long, "probes"),
+        field(long, "longest"),
+        field(long, "truth_allowed"),
+        wrong(long),
+        long["nginx_statuses"],
+        failed.len(),
+    );
+    for key in ["by_rule", "by_fill", "by_variant"] {
+        for (name, counts) in long[key].as_object().into_iter().flatten() {
+            if ["false_allows", "false_denies", "other"]
+                .iter()
+                .any(|kind| field(counts, kind) > 0)
+            {
+                summary.push_str(&format!(
+                    "\n  {key} {name}: {} probes, {}",
+                    field(counts, "probes"),
+                    wrong(counts)
+                ));
+            }
+        }
+    }
+    if let Some(first) = failed.first() {
+        let cut: String = first.chars().take(400).collect();
+        summary.push_str(&format!("\n  first failure: {cut}"));
+    }
+    eprintln!("{summary}");
+    check(report, label);
+    assert!(field(long, "probes") >= 200, "{summary}");
+    assert!(field(long, "longest") >= 7000, "{summary}");
+    assert!(field(long, "truth_allowed") >= 50, "{summary}");
+    assert!(
+        field(long, "probes") - field(long, "truth_allowed") >= 50,
+        "{summary}"
+    );
+    for kind in ["false_allows", "false_denies", "other"] {
+        assert_eq!(
+            field(long, kind),
+            0,
+            "{summary}\nexamples: {:#}",
+            long["examples"]
+        );
+    }
+    assert!(failed.is_empty(), "{summary}");
+}
+
+fn assert_costly_exact(layout: CostlyLayout, label: &str) {
+    let (report, error_log) = probe_costly(layout);
+    check_costly(&report, &error_log, label);
+}
+
+#[test]
+fn costly_app_is_exact_on_long_paths() {
+    assert_costly_exact(CostlyLayout::Location, "costly --long-paths");
+}
+
+#[test]
+fn tree_layout_costly_app_is_exact_on_long_paths() {
+    assert_costly_exact(CostlyLayout::Tree, "costly --long-paths --layout tree");
+}
+
+#[test]
+fn module_layout_costly_app_is_exact_on_long_paths() {
+    assert_costly_exact(CostlyLayout::Module, "costly --long-paths --layout module");
+}

@@ -3,6 +3,7 @@
 //! is measured in `differential.rs`.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::support::{
     Nginx, app_dir, generate_to, generate_with, get, get_status, module_args, nginx_binary,
@@ -136,7 +137,7 @@ fn nginx_refuses_a_table_the_module_cannot_use() {
             "\"regex\" before any \"group\"",
         ),
         (
-            &*format!("routewall_table t {{ {clean} top \"(\"; }}"),
+            &*format!("routewall_table t {{ {clean} top \"^(\"; }}"),
             "pcre2_compile() failed",
         ),
         (
@@ -153,7 +154,7 @@ fn nginx_refuses_a_table_the_module_cannot_use() {
         ),
         (
             &*format!("routewall_table t {{ {clean} }}\nroutewall_table t {{ {clean} }}"),
-            "is duplicate",
+            "routewall_table \"t\" is duplicate",
         ),
         (
             "server { listen 127.0.0.1:9; location / { routewall nope; } }",
@@ -215,15 +216,109 @@ fn nginx_refuses_a_table_the_module_cannot_use() {
             "takes more than 256 steps",
         ),
     ];
-    for (http, expected) in cases {
+    let strict = strict_reader_cases(clean);
+    let all = cases.iter().copied().chain(
+        strict
+            .iter()
+            .map(|(http, expected)| (http.as_str(), *expected)),
+    );
+    for (http, expected) in all {
         let (ok, err) = nginx_t(http);
         assert!(!ok, "nginx -t accepted {http}");
-        assert!(err.contains(expected), "{http}: {err}");
+        let emerg: Vec<&str> = err.lines().filter(|l| l.contains("[emerg]")).collect();
+        assert_eq!(emerg.len(), 1, "one error line expected: {http}: {err}");
+        assert!(emerg[0].contains(expected), "{http}: {err}");
     }
+    // `query` is searched for, so it need not be anchored (routewall writes `(?:^|&)KEY`).
     let (ok, err) = nginx_t(&format!(
-        "routewall_table t {{ {clean} exact /a; segment \"^/x\" ~{LOWER}:1:- =.json; route =a @0 \"*^/.\"; route =; group /a/; regex_single \"^/a/b$\"; top_single \"^/c$\"; }}\nserver {{ listen 127.0.0.1:9; location / {{ routewall t; }} }}"
+        "routewall_table t {{ {clean} query \"(?:^|&)k=\"; single_slashes \"^[^/]\"; exact /a; segment \"^/x\" ~{LOWER}:1:- =.json; route =a @0 \"*^/.\"; route =; group /a/; regex_single \"^/a/b$\"; group /a/b/; top_single \"^/c$\"; }}\nserver {{ listen 127.0.0.1:9; location / {{ routewall t; }} }}"
     ));
     assert!(ok, "{err}");
+}
+
+/// Tables the module once took, wrongly or silently, that `nginx -t` now refuses with one
+/// line naming the entry (issue #16).
+fn strict_reader_cases(clean: &str) -> Vec<(String, &'static str)> {
+    let table = |entries: &str| format!("routewall_table t {{ {clean} {entries} }}");
+    vec![
+        // A second group of one prefix was never looked up: its regexes were left out.
+        (
+            table("group /a/; regex \"^/a/b$\"; group /a/; regex \"^/a/c$\";"),
+            "routewall_table group \"/a/\" is duplicate",
+        ),
+        (
+            "routewall_table t { clean \"\"; }".to_owned(),
+            "clean regex \"\" must start with \"^\"",
+        ),
+        (
+            "routewall_table t { clean \"[^.]*\"; }".to_owned(),
+            "clean regex \"[^.]*\" must start with \"^\"",
+        ),
+        // A leading `^` anchors the first branch only.
+        (
+            "routewall_table t { clean \"^/a|/b\"; }".to_owned(),
+            "clean regex \"^/a|/b\" is not anchored",
+        ),
+        (table("query \"\";"), "query regex must not be empty"),
+        (table(clean), "routewall_table entry \"clean\" is duplicate"),
+        (
+            table("query \"a\"; query \"b\";"),
+            "routewall_table entry \"query\" is duplicate",
+        ),
+        (
+            table("single_slashes \"^a\"; single_slashes \"^b\";"),
+            "routewall_table entry \"single_slashes\" is duplicate",
+        ),
+        (
+            table("single_slashes \"[^/]\";"),
+            "single_slashes regex \"[^/]\" must start with \"^\"",
+        ),
+        (
+            table("top \"/a\";"),
+            "top regex \"/a\" must start with \"^\"",
+        ),
+        (
+            table("group /a/; regex_single \"^/a/b|/c\";"),
+            "regex_single regex \"^/a/b|/c\" is not anchored",
+        ),
+        (
+            table("route =a \"*^/b|/c\";"),
+            "route tail regex \"^/b|/c\" is not anchored",
+        ),
+        (
+            table("segment \"^/x|y\" =x;"),
+            "segment regex \"^/x|y\" is not anchored",
+        ),
+        // Without items an ASCII segment would match nothing but an empty one.
+        (
+            table("segment \"^/x\\\\z\";"),
+            "segment \"^/x\\z\" has no items",
+        ),
+        // Tokens are compared as C strings: `route\0x` would pass for `route`.
+        (
+            table("route \"=a\0b\";"),
+            "routewall_table entry \"route\" holds a NUL byte",
+        ),
+        (
+            table("exact\0x /a;"),
+            "routewall_table entry \"exact\" holds a NUL byte",
+        ),
+        (
+            format!("routewall_table \"t\0x\" {{ {clean} }}"),
+            "\"routewall_table\" directive name holds a NUL byte",
+        ),
+        (
+            format!(
+                "routewall_table t {{ {clean} }}\nserver {{ listen 127.0.0.1:9; location / {{ routewall \"t\0\"; }} }}"
+            ),
+            "\"routewall\" directive holds a NUL byte",
+        ),
+        // `routewall off;` means no check: a table of that name could never be used.
+        (
+            format!("routewall_table off {{ {clean} }}"),
+            "name \"off\" is reserved",
+        ),
+    ]
 }
 
 #[test]
@@ -243,4 +338,148 @@ fn check_knows_the_module_layouts_files() {
         &[&base[..], &["--no-validate"][..]].concat(),
     );
     assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
+}
+
+/// nginx with the module checking the whole server against `table` (hand-made, named
+/// `t`), in front of `location / { return 200 }` and `server_extra`.
+fn serve_table(table: &str, server_extra: &str) -> Nginx {
+    Nginx::start_with_main(
+        &format!("load_module {};", nginx_module().display()),
+        table,
+        &format!(
+            "        routewall t;\n        location / {{ return 200 \"passed\\n\"; }}\n{server_extra}"
+        ),
+    )
+}
+
+/// The module's lines in the error log.
+fn refusals(nginx: &Nginx) -> Vec<String> {
+    nginx
+        .error_log()
+        .lines()
+        .filter(|line| line.contains("routewall_table"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `GET path`'s status, and how long it took.
+fn timed_status(port: u16, path: &str) -> (u16, Duration) {
+    let start = Instant::now();
+    let status = get_status(port, path);
+    (status, start.elapsed())
+}
+
+/// The one refusal the log holds: at `warn`, naming `reason`.
+fn one_refusal(nginx: &Nginx, reason: &str) -> String {
+    let log = nginx.error_log();
+    let lines = refusals(nginx);
+    assert_eq!(lines.len(), 1, "one line expected: {log}");
+    assert!(lines[0].contains(" [warn] "), "{log}");
+    assert!(lines[0].contains(reason), "{log}");
+    assert!(lines[0].contains("request refused"), "{log}");
+    assert!(!log.contains("[alert]"), "{log}");
+    lines[0].clone()
+}
+
+/// A path part that decodes to a newline and then text shaped like a log line.
+const FORGED: &str = "%0A2099/01/01%2000:00:00%20[emerg]%20forged";
+
+/// Issue #16: a regex that PCRE cannot finish used to count as no match, logged at
+/// `alert` with the decoded path (whose newline forged a log line), and the walk went on
+/// to the next regex. Now the request is refused there and then, and logged once.
+#[test]
+fn a_regex_that_fails_refuses_the_request_at_once_and_logs_it_once() {
+    // Each tail backtracks over a run of `a`s nested in a repetition: PCRE2 hits the
+    // module's depth limit on 2,000 of them followed by a byte that no tail takes (the
+    // first tail fails; the others, whose errors the old module logged too, never run).
+    // The named location checks the refused request again, as `error_page` does.
+    let table = r#"    routewall_table t {
+        clean "^[^.]*\z";
+        query "(?:^|&)debug=";
+        exact /ok;
+        route =slow "*^/[^a]*(?:a|a)*\z";
+        route =slow "*^/[^a]*(a+)+\z";
+        route =slow "*^/[^a]*(a|aa)+\z";
+    }"#;
+    let nginx = serve_table(
+        table,
+        "        error_page 404 @again;\n        location @again { return 404 \"again\\n\"; }",
+    );
+    let attack = format!("/slow/{FORGED}/{}!", "a".repeat(2000));
+    let (status, took) = timed_status(nginx.port, &attack);
+    assert_eq!(status, 404);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let line = one_refusal(
+        &nginx,
+        "its route tail regex failed (pcre2_match() returned",
+    );
+    // The path is there, escaped: the newline and spaces as `\xHH`, on the one line.
+    assert!(
+        line.contains(r#"path "/slow/\x0A2099/01/01\x2000:00:00\x20[emerg]\x20forged/aaa"#),
+        "{line}"
+    );
+    let log = nginx.error_log();
+    assert!(!log.lines().any(|l| l.starts_with("2099/")), "{log}");
+    assert!(!log.contains("\n2099"), "{log}");
+    // The abort is the request's own: the table still works.
+    assert_eq!(get(nginx.port, "/ok"), (200, "passed".to_owned()));
+    assert_eq!(get_status(nginx.port, "/slow/xyz/aaa"), 200);
+    assert_eq!(get_status(nginx.port, "/ok?x=1"), 200);
+    assert_eq!(get_status(nginx.port, "/ok?nodebug=1"), 200);
+    assert_eq!(get_status(nginx.port, "/ok?x=1&debug=1"), 404);
+    assert_eq!(get_status(nginx.port, "/ok?debug=1"), 404);
+    assert_eq!(get_status(nginx.port, "/nothing"), 404);
+    assert_eq!(refusals(&nginx).len(), 1, "{}", nginx.error_log());
+}
+
+/// Every regex run draws on one budget of PCRE2 match() calls per request: 300 regexes
+/// that each scan a long path lazily (about 6,000 calls apiece, none failing) spend it,
+/// and the request is refused once it is spent instead of running the rest.
+#[test]
+fn a_request_that_spends_its_regex_calls_is_refused_and_logged_once() {
+    // `[ab]*?` and `[bc]` overlap, so PCRE2 cannot make the repetition possessive.
+    let tops = r#"top "^/[ab]*?[bc]\z"; "#.repeat(300);
+    let table = format!("    routewall_table t {{ clean \"^[^.]*\\z\"; {tops} }}");
+    let nginx = serve_table(&table, "");
+    let (status, took) = timed_status(nginx.port, &format!("/{}e", "a".repeat(6000)));
+    assert_eq!(status, 404);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    one_refusal(
+        &nginx,
+        "the request spent its budget of 4000000 regex calls",
+    );
+    assert_eq!(get_status(nginx.port, "/aab"), 200);
+    assert_eq!(
+        get_status(nginx.port, &format!("/{}c", "a".repeat(6000))),
+        200
+    );
+    assert_eq!(refusals(&nginx).len(), 1, "{}", nginx.error_log());
+}
+
+/// The walk's reading draws on a budget of bytes per request: a segment pattern is
+/// charged the segment it reads, so 2,200 patterns at one node over an 8 KB segment spend
+/// it, where a short segment passes them all.
+#[test]
+fn a_request_that_spends_its_bytes_is_refused_and_logged_once() {
+    let mut table = String::from("    routewall_table t {\n        clean \"^[^.]*\\z\";\n");
+    for i in 0..2200 {
+        table.push_str(&format!(
+            "        segment \"^/[a-z]*!{i}\\\\z\" ~{LOWER}:0:- =!{i};\n"
+        ));
+    }
+    for i in 0..2200 {
+        table.push_str(&format!("        route @{i};\n"));
+    }
+    table.push_str("    }");
+    let nginx = serve_table(&table, "");
+    let (status, took) = timed_status(nginx.port, &format!("/{}", "a".repeat(8000)));
+    assert_eq!(status, 404);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    one_refusal(
+        &nginx,
+        "the request spent its budget of 16777216 bytes read",
+    );
+    assert_eq!(get_status(nginx.port, "/abc!5"), 200);
+    assert_eq!(get_status(nginx.port, "/x!2199"), 200);
+    assert_eq!(refusals(&nginx).len(), 1, "{}", nginx.error_log());
 }

@@ -403,3 +403,13 @@ pub(crate) fn get_from(port: u16, host: &str, path: &str) -> (u16, String) {
         .to_owned();
     (status, body)
 }
+
+impl Nginx {
+    /// What nginx has written to its error log so far, read lossily: nginx logs request
+    /// paths as they were decoded, so a line may hold invalid UTF-8 (a strict read would
+    /// fail and hide every line).
+    pub(crate) fn error_log(&self) -> String {
+        let log = std::fs::read(self._prefix.path().join("error.log")).unwrap_or_default();
+        String::from_utf8_lossy(&log).into_owned()
+    }
+}

@@ -17,12 +17,18 @@ Run it with the interpreter of a venv that has flask and werkzeug:
     python tests/differential/probe.py --app app --app-dir tests/fixtures/apps/basic \
         --port 8080 [--host 127.0.0.1] [--dry-run] [--seed N]
 
+With --long-paths it also sends long crafted paths (0.5-8 KB, see long_path_probes) and
+reports them on their own under "long_paths"; --shape-sample instantiates only a few rules
+of each shape; --truth-from FILE takes the probes and their truth from an earlier
+--dry-run's report (their truth can take Werkzeug tens of seconds).
+
 stdout gets exactly one JSON object; anything the app prints goes to stderr.
 Exit status: 0 on success, 2 if the app cannot be loaded, 3 if nginx cannot be
 reached.
 """
 
 import argparse
+import collections
 import contextlib
 import http.client
 import itertools
@@ -90,7 +96,9 @@ FIXED_PROBES = (
 # single-substitution instances. Truth is always decided by Werkzeug, never by
 # this classification.
 INT_VALID = ("0", "7", "0042", "1234567890" * 4, "\uff11", "\u0663\u0664")  # １, ٣٤
-INT_EXTRA = ("abc", "-5", "1e3", ".5")
+# U+11F50 (Kawi digit zero) is a digit from Unicode 15 on: to regex-syntax, not to
+# Python 3.11, whose `\d` Werkzeug matches with.
+INT_EXTRA = ("abc", "-5", "1e3", ".5", "\U00011f50")
 FLOAT_VALID = ("1.5", "0.0", "\uff11.\uff15", "\u0661.\u0665", "12345678901234567890.5")
 FLOAT_EXTRA = ("1", ".5", "1.", "1e3", "abc", "-1.5")
 PATH_VALID = ("a", "a/b/c", "a/b/", "x.txt", "\u65e5\u672c/\u00e9")
@@ -434,6 +442,66 @@ def escape_everything(d):
     return strict if strict != encode(d) else None
 
 
+# Segment values spelled as raw escapes, for parameters whose code points are counted or
+# classed. Werkzeug decodes the path with errors="replace": one U+FFFD per maximal subpart
+# of an ill-formed sequence, so `%F0%9F%98` (truncated) is one code point, `%C0%80`
+# (overlong) two, `%ED%A0%80` (a surrogate) three, `%F4%90%80%80` (beyond U+10FFFF) four.
+# Python's `\s` holds \x1c-\x1f, Unicode's White_Space does not.
+RAW_SEGMENTS = (
+    "%1C", "%1F", "a%1Db", "%1C%1E", "%20%1F", "x%1F",
+    "%F0%9F%98", "a%F0%9F%98", "ab%F0%9F%98", "%F0%9F%98%F0%9F%98", "%F0%9F%98xy",
+    "%C0%80", "a%C0%80", "ab%C0%80", "%ED%A0%80", "a%ED%A0%80", "%F4%90%80%80",
+    "%E2%82", "%E2%82%AC%E2%82", "%E0%80", "%C3%A9", "%C3%A9%80", "%80%80", "%80%80%80",
+    "%FF", "%FFa", "1%D9%A3", "%EF%BF%BD%C3",
+)
+
+
+def raw_segment_probes(rule):
+    """Raw targets for `rule` with each RAW_SEGMENTS value as a whole segment that holds
+    a parameter whose code points are counted or classed (a custom converter, a string
+    with a length), or several parameters (`/<a><b>`: `/é` is one code point, too few);
+    the other parameters take their first value."""
+    template = rule_template(rule)
+    filled = [encode(part if isinstance(part, str) else first_value(part)) for part in template]
+    probes = []
+    for segment in parameter_segments(template):
+        if len(segment) == 1 and not counts_code_points(template[segment[0]]):
+            continue
+        for raw in RAW_SEGMENTS:
+            values = {i: "" for i in segment}
+            values[segment[0]] = raw
+            probes.append("".join(values.get(i, text) for i, text in enumerate(filled)))
+    return probes
+
+
+def first_value(conv):
+    valid, extra = converter_values(conv)
+    return (valid + extra + ["x"])[0]
+
+
+def parameter_segments(template):
+    """The template's parameters (indexes) grouped by path segment."""
+    groups, current = [], []
+    for i, part in enumerate(template):
+        if isinstance(part, str):
+            if "/" in part and current:
+                groups.append(current)
+                current = []
+        else:
+            current.append(i)
+    return groups + ([current] if current else [])
+
+
+def counts_code_points(conv):
+    """Whether a converter's regex counts or classes code points: a custom converter, or
+    a string converter with a length (the default `[^/]{1,}` is a plain byte run)."""
+    from werkzeug import routing
+
+    if type(conv) is routing.UnicodeConverter:
+        return conv.regex != "[^/]{1,}"
+    return not type(conv).__module__.startswith("werkzeug.")
+
+
 MUTATIONS = (
     toggle_trailing_slash, add_segment, drop_last_segment, upper_case, swap_case,
     escape_a_letter, append_newline, slash_inside_segment, leading_double_slash,
@@ -443,9 +511,10 @@ MUTATIONS = (
 )
 
 
-def generate_probes(app, rng):
-    """All raw request targets for one app, deduplicated, in a stable order."""
-    per_rule = [rule_instances(rule, rng) for rule in app.url_map.iter_rules()]
+def generate_probes(app, rng, rules=None):
+    """All raw request targets for one app (or for `rules` of it), deduplicated, in a
+    stable order."""
+    per_rule = [rule_instances(rule, rng) for rule in rules or app.url_map.iter_rules()]
     total_base = sum(len(base) for base, _ in per_rule) or 1
     sampled = max(MIN_SAMPLED_MUTATIONS, min(len(MUTATIONS), PROBE_BUDGET // total_base))
     probes = list(FIXED_PROBES)
@@ -455,11 +524,215 @@ def generate_probes(app, rng):
             mutations = MUTATIONS if n == 0 else rng.sample(MUTATIONS, sampled)
             probes += [m(decoded) for m in mutations]
         probes += [encode(decoded) for decoded in extra]
+    for rule in rules or app.url_map.iter_rules():
+        probes += raw_segment_probes(rule)
     return unique(p for p in probes if p is not None)
 
 
 def unique(items):
     return list(dict.fromkeys(items))
+
+
+# --------------------------------------------------------------------------
+# Long crafted paths (--long-paths): where a backtracking regex runs out of steps
+# --------------------------------------------------------------------------
+
+# A backtracking regex for `/<path:a>/<path:b>/t1` tries splits of the path at every
+# slash, so its cost grows with the slashes times the length, or worse; PCRE stops at its
+# match limit, and nginx then refuses a path the app routes (issue #16). This family fills
+# a few rules of each shape with long values. Each fill: (name, length of the rule's long
+# values together, length of the filler segments of a `path` value). "dense" is nearly
+# all slashes (800 bytes of them take the pre-#16 regexes past PCRE's match limit), "wide"
+# long with few. Werkzeug's own regexes backtrack too: the truth of a dense path costs
+# about the cube of its slashes, so it stays short.
+LONG_FILLS = (("dense", 800, 1), ("wide", 7400, 400))
+# nginx answers 414 to a request line over 8 KiB (large_client_header_buffers).
+LONG_MAX_TARGET = 7900
+LONG_MISS = "/nomatch"
+
+
+def shape_sample(app, first=True):
+    """A few rules of each shape (the rule text with its numbers taken out: `/x/<a>/r1`,
+    `/x/<a>/r2`, …), which an emitter makes alternatives of one regex: the first (unless
+    not `first`), the last and the greatest in text order, so a path matches early or late
+    in whatever order they come."""
+    groups = {}
+    for rule in app.url_map.iter_rules():
+        groups.setdefault(re.sub(r"\d+", "#", rule.rule), []).append(rule)
+    sample = []
+    for rules in groups.values():
+        picks = {len(rules) - 1, max(range(len(rules)), key=lambda i: rules[i].rule)}
+        picks |= {0} if first else set()
+        sample += [rules[i] for i in sorted(picks)]
+    return sample
+
+
+def long_path_probes(rules):
+    """{raw target: {"rule", "fill", "variant"}} of the long probes for `rules`."""
+    probes = {}
+    for rule in rules:
+        template = rule_template(rule)
+        for fill, size, seg_len in LONG_FILLS:
+            pieces = long_pieces(template, size, seg_len)
+            if pieces is None:
+                continue
+            for variant, raw in long_variants(pieces):
+                if len(raw) <= LONG_MAX_TARGET and raw not in probes:
+                    probes[raw] = {"rule": rule.rule, "fill": fill, "variant": variant}
+    return probes
+
+
+def long_pieces(template, size, seg_len):
+    """The rule filled in as [text, kind] pieces (kind None for the rule's own text, else
+    "path", "string" or "other"): `path` and string-like parameters get long values
+    sharing `size`, others their first valid value. None if no parameter can be long."""
+    from werkzeug.routing import PathConverter
+
+    words = long_words(template)
+    pieces, longs = [], []
+    for i, part in enumerate(template):
+        if isinstance(part, str):
+            pieces.append([part, None])
+        elif isinstance(part, PathConverter):
+            pieces.append([None, "path"])
+            longs.append(i)
+        else:
+            left = template[i - 1].rsplit("/", 1)[-1] if i > 0 else ""
+            right = template[i + 1].split("/", 1)[0] if i + 1 < len(template) else ""
+            pieces.append([None, "string", part.regex, "y" + left + right])
+            longs.append(i)
+    if not longs:
+        return None
+    share = max(1, size // len(longs))
+    for i in longs:
+        piece = pieces[i]
+        if piece[1] == "path":
+            piece[0] = long_path_value(share, seg_len, words)
+            continue
+        regex, filler = piece[2], piece[3]
+        candidates = [(filler * (share // len(filler) + 1))[:share], "y" * share]
+        value = next((c for c in candidates if re.fullmatch(regex, c)), None)
+        if value is None:
+            valid, odd = converter_values(template[i])
+            value, piece[1] = (valid or odd)[0], "other"
+        del piece[2:]
+        piece[0] = value
+    return pieces
+
+
+def long_words(template):
+    """The rule's own literal segments (`t7`, `edit`, `a.zip` for `.zip`) and a number:
+    filler segments equal to them are where a backtracking regex stops to try a split."""
+    words = []
+    for part in template:
+        if isinstance(part, str):
+            words += [w if w[:1].isalnum() else "a" + w for w in part.split("/") if w]
+    return unique(words + ["7"])
+
+
+def long_path_value(size, seg_len, words):
+    """About `size` characters of segments: `seg_len` a's, then one of `words`, in turn."""
+    segments, length = [], 0
+    while length < size:
+        n = len(segments)
+        segments.append("a" * seg_len if n % 2 == 0 else words[(n // 2) % len(words)])
+        length += len(segments[-1]) + 1
+    return "/".join(segments)
+
+
+def long_variants(pieces):
+    """(variant, raw target) for one filled rule: the path itself, misses at its very end,
+    `%0A` at the end, near it and inside each long value (a string value may hold a
+    newline anywhere, a `path` value only as the first character of its value, `[^/].*?`),
+    `%FF` inside the long values, and `//` runs inside the `path` values (nginx merges
+    them, Werkzeug's `path` takes them as they are)."""
+    longs = [i for i, piece in enumerate(pieces) if piece[1] in ("path", "string")]
+
+    def raw(texts, insert_at=(), insert="", tail=""):
+        out = []
+        for i, text in enumerate(texts):
+            if i in insert_at:
+                mid = len(text) // 2
+                out.append(encode(text[:mid]) + insert + encode(text[mid:]))
+            else:
+                out.append(encode(text))
+        return "".join(out) + tail
+
+    texts = [text for text, _ in pieces]
+    decoded = "".join(texts)
+    yield "hit", raw(texts)
+    yield "miss_segment", raw(texts, tail=LONG_MISS)
+    yield "miss_last_char", encode(decoded[:-1] + ("Q" if decoded[-1] != "Q" else "R"))
+    yield "newline_end", raw(texts, tail="%0A")
+    yield "newline_near_end", encode(decoded[:-2]) + "%0A" + encode(decoded[-2:])
+    for i in longs:
+        yield f"newline_in_{pieces[i][1]}", raw(texts, (i,), "%0A")
+    yield "invalid_utf8_inside", raw(texts, longs, "%FF")
+    yield "invalid_utf8_inside_miss", raw(texts, longs, "%FF", LONG_MISS)
+    runs = list(texts)
+    for i in longs:
+        if pieces[i][1] == "path":
+            text = runs[i]
+            a, b = len(text) // 3, 2 * len(text) // 3
+            runs[i] = text[:a] + text[a:b].replace("/", "//") + text[b:]
+    if runs != texts:
+        yield "slash_runs", raw(runs)
+        yield "slash_runs_miss", raw(runs, tail=LONG_MISS)
+
+
+@contextlib.contextmanager
+def remembered_matching():
+    """Werkzeug's matcher runs `re.compile(regex).match(subject)` for each rule it tries,
+    on every MapAdapter.match; the oracle asks once per method (and the matcher again on
+    the merged path), which on a long path nothing matches repeats the same backtracking
+    over a dozen times. Remember each (regex, subject) result: the same answers, once."""
+    from werkzeug.routing import matcher
+
+    saved = matcher.re
+    matcher.re = RememberingRe()
+    try:
+        yield
+    finally:
+        matcher.re = saved
+
+
+class RememberingRe:
+    """The `re` module, with compile(regex).match(subject) remembered for long subjects
+    (a bounded cache; short ones cost less to match again than to look up)."""
+
+    LIMIT = 4096
+    SHORT = 256
+
+    def __init__(self):
+        self.patterns, self.results = {}, {}
+
+    def __getattr__(self, name):
+        return getattr(re, name)
+
+    def compile(self, pattern, flags=0):
+        key = (pattern, flags)
+        if key not in self.patterns:
+            self.patterns[key] = RememberingPattern(self, re.compile(pattern, flags))
+        return self.patterns[key]
+
+
+class RememberingPattern:
+    def __init__(self, owner, pattern):
+        self.owner, self.pattern = owner, pattern
+
+    def __getattr__(self, name):
+        return getattr(self.pattern, name)
+
+    def match(self, subject):
+        if len(subject) < self.owner.SHORT:
+            return self.pattern.match(subject)
+        results = self.owner.results
+        key = (self.pattern, subject)
+        if key not in results:
+            if len(results) >= self.owner.LIMIT:
+                results.clear()
+            results[key] = self.pattern.match(subject)
+        return results[key]
 
 
 # --------------------------------------------------------------------------
@@ -707,7 +980,8 @@ def build_report(spec, results, dry_run):
                 summary[kind] = len(group)
                 groups.append(group)
         summary["examples"] = [
-            {k: r[k] for k in ("path", "host", "method", "truth", "answer", "nginx") if k in r}
+            {k: shorten(r[k]) if k == "path" else r[k]
+             for k in ("path", "host", "method", "truth", "answer", "nginx") if k in r}
             for r in round_robin(groups, MAX_EXAMPLES)
         ]
         report["classes"][cls] = summary
@@ -715,6 +989,43 @@ def build_report(spec, results, dry_run):
         report["list"] = [
             {"path": r["path"], "class": r["class"], "truth": r["truth"]} for r in results
         ]
+    return report
+
+
+def shorten(raw, keep=80):
+    """A long request target's both ends and its length, for examples."""
+    if len(raw) <= 3 * keep:
+        return raw
+    return f"{raw[:keep]}...({len(raw)} bytes)...{raw[-keep:]}"
+
+
+def long_paths_report(results, dry_run):
+    """The --long-paths probes on their own (they are also counted in their classes): in
+    all, by rule, by fill and by variant, nginx's statuses, and examples."""
+    rows = [r for r in results if "variant" in r]
+    kinds = ("false_allows", "false_denies", "other")
+
+    def tally(rows):
+        counts = {"probes": len(rows), "truth_allowed": sum(r["truth"] for r in rows)}
+        if not dry_run:
+            counts.update({kind: sum(verdict_kind(r) == kind for r in rows) for kind in kinds})
+        return counts
+
+    report = tally(rows)
+    report["longest"] = max((len(r["path"]) for r in rows), default=0)
+    for key in ("rule", "fill", "variant"):
+        report[f"by_{key}"] = {
+            value: tally([r for r in rows if r[key] == value])
+            for value in unique(r[key] for r in rows)
+        }
+    if not dry_run:
+        report["nginx_statuses"] = dict(collections.Counter(str(r["nginx"]) for r in rows))
+    groups = [[r for r in rows if verdict_kind(r) == kind] for kind in kinds] if not dry_run else []
+    report["examples"] = [
+        {"path": shorten(r["path"]), **{k: r[k] for k in ("class", "rule", "fill", "variant",
+                                                          "method", "truth", "nginx") if k in r}}
+        for r in round_robin(groups, MAX_EXAMPLES)
+    ]
     return report
 
 
@@ -742,7 +1053,23 @@ def parse_args(argv):
         "--methods", action="store_true",
         help="send every probe with several methods and compare 404/405/Allow too",
     )
+    parser.add_argument(
+        "--long-paths", action="store_true",
+        help="also send long crafted paths (0.5-8 KB) at a few rules of each shape "
+             "(see shape_sample)",
+    )
+    parser.add_argument(
+        "--shape-sample", action="store_true",
+        help="instantiate only a few rules of each shape, for apps of many alike rules",
+    )
+    parser.add_argument(
+        "--truth-from", metavar="FILE",
+        help="take the probes and their truth from the report of a --dry-run with the same "
+             "app and flags (a single-host app, without --methods) instead of computing it",
+    )
     args = parser.parse_args(argv)
+    if args.truth_from and args.methods:
+        parser.error("--truth-from does not go with --methods")
     if args.port is None and not args.dry_run:
         parser.error("--port is required unless --dry-run")
     return args
@@ -758,10 +1085,19 @@ def run(args):
         return 2, None
 
     results = []
-    probes = generate_probes(app, random.Random(args.seed))
-    hosts = probe_hosts(app)
-    for host in hosts:
-        probe_host(app, args, host, probes, len(hosts) > 1, results)
+    rules = shape_sample(app) if args.shape_sample else None
+    long_paths = long_path_probes(shape_sample(app, first=False)) if args.long_paths else {}
+    if args.truth_from:
+        results = truth_from(args.truth_from, args.app)
+    else:
+        probes = generate_probes(app, random.Random(args.seed), rules)
+        probes = unique(probes + list(long_paths))
+        hosts = probe_hosts(app)
+        with remembered_matching() if long_paths else contextlib.nullcontext():
+            for host in hosts:
+                probe_host(app, args, host, probes, len(hosts) > 1, results)
+    for row in results:
+        row.update(long_paths.get(row["path"], {}))
 
     if not args.dry_run:
         nginx = Nginx(args.host, args.port)
@@ -775,7 +1111,20 @@ def run(args):
             return 3, None
         finally:
             nginx.close()
-    return 0, build_report(args.app, results, args.dry_run)
+    report = build_report(args.app, results, args.dry_run)
+    if args.long_paths:
+        report["long_paths"] = long_paths_report(results, args.dry_run)
+    return 0, report
+
+
+def truth_from(path, spec):
+    """The rows of an earlier --dry-run's report, for the verdicts alone."""
+    with open(path, encoding="utf-8") as f:
+        report = json.load(f)
+    if report.get("app") != spec or report.get("hosts") or "list" not in report:
+        raise SystemExit(f"probe.py: {path} is no --dry-run report of a single-host {spec!r}")
+    return [{"path": r["path"], "class": r["class"], "truth": r["truth"], "nginx": None}
+            for r in report["list"]]
 
 
 def probe_host(app, args, host, probes, tag_host, results):

@@ -242,7 +242,7 @@ fn collect(
     style: DefinitionStyle,
 ) -> Result<Collected, (String, String, String)> {
     let mut layout = Layout::default();
-    let mut defs = Definitions::default();
+    let mut defs = Definitions::for_table(table);
     defs.style = style;
     let mut candidates = Vec::new();
     let mut domain_index: BTreeMap<String, usize> = BTreeMap::new();
@@ -608,6 +608,18 @@ impl Variant {
         (!key.is_empty() && hashable(key)).then(|| fold_if(key, fold))
     }
 
+    /// The shared definitions the variant's regex text calls, its rests' included.
+    fn definitions(&self) -> BTreeSet<usize> {
+        self.tokens
+            .iter()
+            .flat_map(Token::atoms)
+            .flat_map(|atom| match atom {
+                Atom::Regex(text) => Definitions::used_by(&Fragment(text)).collect(),
+                Atom::Char(_) => Vec::new(),
+            })
+            .collect()
+    }
+
     fn static_path(&self) -> Option<String> {
         self.tokens
             .iter()
@@ -851,49 +863,68 @@ fn regexes(mut variants: Vec<Variant>, defs: &Definitions) -> Vec<String> {
     let mut chunk: Vec<Variant> = Vec::new();
     let mut size = 0;
     let mut used: BTreeSet<usize> = BTreeSet::new();
-    for variant in variants {
+    // Sorted variants that share a token print it once (the trie factors it out), so a
+    // token's text is counted once per chunk: routes behind the same `path` parameters
+    // share a long head, and counting it per route would cut them into many regexes, each
+    // one more pass over the path. The estimate can fall short where a text recurs at
+    // another place; `push_finished` checks the real size.
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for variant in &variants {
         let body: usize = variant
             .tokens
             .iter()
             .map(|t| {
-                t.regex.0.len()
-                    + 4
-                    + t.tail
-                        .iter()
-                        .flatten()
-                        .map(|a| a.print().len())
-                        .sum::<usize>()
+                let own = if seen.contains(t.regex.0.as_str()) {
+                    0
+                } else {
+                    t.regex.0.len() + 4
+                };
+                own + t
+                    .tail
+                    .iter()
+                    .flatten()
+                    .map(|a| a.print().len())
+                    .sum::<usize>()
             })
             .sum();
-        let new_defs: usize = variant
-            .tokens
+        let needs = variant.definitions();
+        let new_defs: usize = needs
             .iter()
-            .flat_map(|t| Definitions::used_by(&t.regex))
             .filter(|id| !used.contains(id))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(|id| defs.cost(id))
+            .map(|&id| defs.cost(id))
             .sum();
         if !chunk.is_empty() && size + body + new_defs + 32 > MAX_REGEX_BYTES {
-            out.push(finish(&chunk, defs));
+            push_finished(&chunk, defs, &mut out);
             chunk.clear();
             used.clear();
+            seen.clear();
             size = 0;
         }
         size += body
-            + variant
-                .tokens
-                .iter()
-                .flat_map(|t| Definitions::used_by(&t.regex))
-                .filter(|id| used.insert(*id))
+            + needs
+                .into_iter()
+                .filter(|&id| used.insert(id))
                 .map(|id| defs.cost(id))
                 .sum::<usize>();
-        chunk.push(variant);
+        seen.extend(variant.tokens.iter().map(|t| t.regex.0.as_str()));
+        chunk.push(variant.clone());
     }
     if !chunk.is_empty() {
-        out.push(finish(&chunk, defs));
+        push_finished(&chunk, defs, &mut out);
     }
     out
+}
+
+/// Adds `chunk` as one regex, or as several when it comes out over [`MAX_REGEX_BYTES`].
+fn push_finished(chunk: &[Variant], defs: &Definitions, out: &mut Vec<String>) {
+    let regex = finish(chunk, defs);
+    if regex.len() > MAX_REGEX_BYTES && chunk.len() > 1 {
+        let (first, second) = chunk.split_at(chunk.len() / 2);
+        push_finished(first, defs, out);
+        push_finished(second, defs, out);
+    } else {
+        out.push(regex);
+    }
 }
 
 /// Prints variants as one trie-shaped regex: `^/a(?:/b\z|/\d+\z)`.

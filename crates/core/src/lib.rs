@@ -31,7 +31,8 @@ mod template;
 
 pub use emitter::{CodeChecks, EmitContext, EmitError, Emitter, Output, OutputFile, find_program};
 pub use model::{
-    Converter, DomainBinding, Param, RegexDialect, Route, RouteTable, SCHEMA_VERSION, Segment,
+    Converter, DomainBinding, Param, PythonClasses, RegexDialect, Route, RouteTable,
+    SCHEMA_VERSION, Segment,
 };
 pub use registry::{EmitterEntry, PluginInfo, PluginKind, Registry, RegistryError, SourceEntry};
 pub use source::{RouteSource, SourceContext, SourceError};

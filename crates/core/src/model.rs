@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 /// Version of the JSON schema of [`RouteTable`], bumped whenever a field is added that
 /// changes what a table allows: a reader that does not know the field would read a wider
 /// table, so readers refuse tables newer than their own version. 2 added
-/// [`RouteTable::domain`], [`Route::domain`] and [`Route::exact`].
-pub const SCHEMA_VERSION: u32 = 2;
+/// [`RouteTable::domain`], [`Route::domain`] and [`Route::exact`]; 3 added
+/// [`RouteTable::python_classes`].
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Every route one application defines, as read by a [`crate::RouteSource`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,12 @@ pub struct RouteTable {
     /// so emitters refuse every request that carries one.
     #[serde(default)]
     pub blocked_query_keys: Vec<String>,
+    /// Python's own `\d`, `\s` and `\w`, as the interpreter that read the routes defines
+    /// them, for converter regexes in the [`RegexDialect::Python`] dialect. `None` (an older
+    /// producer, a source that is not Python): translators use their own Unicode tables.
+    /// Boxed: a few hundred ranges, beside a table that moves around by value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_classes: Option<Box<PythonClasses>>,
 }
 
 impl RouteTable {
@@ -65,6 +72,7 @@ impl RouteTable {
             domain: DomainBinding::Any,
             routes: Vec::new(),
             blocked_query_keys: Vec::new(),
+            python_classes: None,
         }
     }
 
@@ -110,6 +118,31 @@ impl RouteTable {
         self.routes.extend(bare_roots);
         Ok(())
     }
+}
+
+/// The classes `\d`, `\s` and `\w` of Python's `re` (for `str` patterns), as one interpreter
+/// defines them: they follow its own Unicode database, and they are not Unicode's
+/// properties (`\s` holds `\x1c`–`\x1f`, which are not White_Space; `\w` is `str.isalnum()`
+/// plus `_`, without the combining marks that Unicode's word characters have). `\D`, `\S`
+/// and `\W` are their complements.
+///
+/// Each class is a list of inclusive code point ranges, ascending and disjoint, or `None`
+/// when the producer did not compute it (no converter regex uses it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PythonClasses {
+    /// Version of the interpreter's Unicode database, for reports (`14.0.0`).
+    #[serde(default)]
+    pub unicode_version: Option<String>,
+    /// `\d`: the decimal digits (`str.isdecimal()`).
+    #[serde(default)]
+    pub digit: Option<Vec<(u32, u32)>>,
+    /// `\s`: the whitespace characters (`str.isspace()`).
+    #[serde(default)]
+    pub space: Option<Vec<(u32, u32)>>,
+    /// `\w`: the word characters (`str.isalnum()`, and `_`).
+    #[serde(default)]
+    pub word: Option<Vec<(u32, u32)>>,
 }
 
 /// How a framework derives the domain it matches [`Route::domain`] patterns against from

@@ -212,6 +212,39 @@ mod tests {
     }
 
     #[test]
+    fn the_dump_script_ships_pythons_own_classes_for_the_escapes_in_use() {
+        Python::initialize();
+        let json = Python::attach(|py| -> PyResult<String> {
+            let code = CString::new(DUMP_SCRIPT).expect("no NUL");
+            let module = PyModule::from_code(py, &code, c"dump_routes.py", c"_test_classes")?;
+            let classes = module
+                .getattr("python_classes")?
+                .call1((vec![r"[^\s/]+", r"[^/]{1,}"],))?;
+            py.import("json")?
+                .getattr("dumps")?
+                .call1((classes,))?
+                .extract()
+        })
+        .expect("the script runs");
+        let envelope = format!(
+            r#"{{"table": {{"schema_version": 3, "source": "flask", "app": "app",
+                "routes": [], "python_classes": {json}}}}}"#
+        );
+        let table = parse_envelope("app", &envelope).expect("parses");
+        let classes = table.python_classes.expect("classes");
+        assert!(classes.unicode_version.is_some());
+        let space = classes.space.expect("`\\s` is used");
+        assert!(
+            space.contains(&(0x1c, 0x20)),
+            "Python's `\\s` holds \\x1c-\\x1f"
+        );
+        assert!(
+            classes.digit.is_none() && classes.word.is_none(),
+            "classes no regex uses are left out"
+        );
+    }
+
+    #[test]
     fn garbage_is_a_protocol_error() {
         let err = parse_envelope("app", "hello").expect_err("error");
         assert!(matches!(err, SourceError::Protocol { .. }), "{err}");

@@ -13,7 +13,10 @@
 //!   else is checked once by a lookahead (`(?=BODY(?:/|\z))`, which PCRE never re-enters)
 //!   and the segment is then taken by a possessive `[^/]*+`: a regex that fails later never
 //!   backtracks into the segment, so each segment is scanned a bounded number of times per
-//!   route that reaches it, not once per way of splitting it.
+//!   route that reaches it, not once per way of splitting it. Several `string` parameters
+//!   in one segment (`/dl/<a>-<b>.json`) are the stars of a glob within it, placed as
+//!   `path` parameters are below ([`segment_stars`]): a lookahead over such a body would
+//!   be quadratic in the segment's length.
 //! * **Slash-crossing parameters** ([`crossing`], Werkzeug's `path`: one code point that is
 //!   not `/`, then any run without a newline) are placed like the stars of a glob: the text
 //!   between two of them is searched for once, leftmost, inside an atomic group, so the
@@ -38,9 +41,9 @@
 //! faster than the path: text before the first `path` parameter that holds a parameter
 //! (`/<a>-<path:p>`), a parameter between two `path` parameters that admits a newline or
 //! is not made of whole segments (`/<path:a>/<x>/<path:b>`, `<path:a><path:b>`), custom
-//! slash-crossing converters of another shape, and several parameters inside one segment
-//! whose runs can take each other's bytes (`/<a>-<b>-x`: at worst quadratic in that
-//! segment's length). The module layout bounds each request's work whatever the regexes
+//! slash-crossing converters of another shape, and several parameters inside one segment,
+//! not all `string`, whose runs can take each other's bytes (`/<a>-<int:b>-x`, custom
+//! classes: at worst quadratic in that segment's length, checked once per segment). The module layout bounds each request's work whatever the regexes
 //! (nginx-module/README.md).
 
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -101,12 +104,82 @@ pub(super) fn segment(parts: &[Piece]) -> String {
         .iter()
         .filter(|p| matches!(p, Piece::Param { .. }))
         .count();
+    if params > 1
+        && let Some(stars) = segment_stars(&parts[1..])
+    {
+        return format!("{lead}{stars}");
+    }
     if last_is_run && params == 1 {
         // Literal text, then one greedy run of a class: the longest run is the only one
         // that can end where the segment ends, so an atomic group loses no match.
         return format!("{lead}(?>{body})");
     }
     format!("{lead}(?=(?:{body}){SEGMENT_END})[^\\x2f]*+")
+}
+
+/// A segment's body made of `string` parameters (one or more of any code point but `/`)
+/// and literal text, in linear form: the parameters are the stars of a glob within the
+/// segment, so the text between two of them is searched for once, leftmost, in an atomic
+/// group (exact for the reason given for `path` parameters in the module docs: a star
+/// takes anything a later placement would leave to it), and the last star is one greedy
+/// run before the final text and the segment's end. Every match ends at the segment's end,
+/// so the whole is atomic. `None` for any other parameter, or text between two
+/// parameters that is empty or ends in a non-ASCII byte.
+fn segment_stars(body: &[Piece]) -> Option<String> {
+    const STAR_FIRST: &str = "[^\\x2f]";
+    let mut out = String::from("(?>");
+    let mut text = String::new();
+    let mut stars = 0;
+    for part in body {
+        match part {
+            Piece::Text(t) => text.push_str(t),
+            Piece::Param { regex, .. } if string_star(regex) => {
+                if stars == 0 {
+                    out.push_str(&pattern::literal(&text));
+                } else {
+                    if !text.as_bytes().last().is_some_and(u8::is_ascii) {
+                        return None;
+                    }
+                    let t = pattern::literal(&text);
+                    out.push_str(&format!("(?>{STAR_FIRST}*?{t}{STAR_FIRST})"));
+                    text.clear();
+                    stars += 1;
+                    continue;
+                }
+                out.push_str(STAR_FIRST);
+                text.clear();
+                stars += 1;
+            }
+            Piece::Param { .. } => return None,
+        }
+    }
+    out.push_str(&format!(
+        "{STAR_FIRST}*{}(?=/|\\z))",
+        pattern::literal(&text)
+    ));
+    Some(out)
+}
+
+/// Whether a part-isolating converter's `regex` takes one or more of any code point (in
+/// a segment: any byte but `/`), as Werkzeug's `string` converter does (`[^/]{1,}`).
+fn string_star(regex: &str) -> bool {
+    fn star(hir: &Hir) -> bool {
+        match hir.kind() {
+            HirKind::Repetition(rep) => {
+                rep.min == 1
+                    && rep.max.is_none()
+                    && matches!(rep.sub.kind(), HirKind::Class(Class::Unicode(class))
+                        if class.ranges().len() == 2
+                            && class.ranges()[0].start() == '\0'
+                            && class.ranges()[0].end() == '.'
+                            && class.ranges()[1].start() == '0'
+                            && class.ranges()[1].end() == '\u{10FFFF}')
+            }
+            HirKind::Capture(cap) => star(&cap.sub),
+            _ => false,
+        }
+    }
+    parse(regex).is_some_and(|hir| star(&hir))
 }
 
 /// What follows a segment: the next one's `/`, or the end of the path.
@@ -303,6 +376,11 @@ mod tests {
 
     const PATH: &str = "[^/].*?";
 
+    /// `segment`'s regex as printed (fragments carry placeholders until then).
+    fn segment(parts: &[Piece]) -> String {
+        pattern::Definitions::default().finish(&super::segment(parts))
+    }
+
     #[test]
     fn a_single_run_is_atomic_and_other_segments_are_checked_once() {
         assert_eq!(
@@ -319,7 +397,25 @@ mod tests {
             text("-"),
             param("[^/]{1,}", false),
         ]);
-        assert_eq!(two, r"/(?=(?:[^\x2f]+-[^\x2f]+)(?:/|\z))[^\x2f]*+");
+        assert_eq!(two, r"/(?>[^\x2f](?>[^\x2f]*?-[^\x2f])[^\x2f]*(?=/|\z))");
+        let ints = segment(&[
+            text("/"),
+            param(r"\d+", false),
+            text("-"),
+            param(r"\d+", false),
+        ]);
+        assert!(ints.contains("/(?=(?:"), "{ints}");
+        let dl = segment(&[
+            text("/"),
+            param("[^/]{1,}", false),
+            text("-"),
+            param("[^/]{1,}", false),
+            text(".json"),
+        ]);
+        assert_eq!(
+            dl,
+            r"/(?>[^\x2f](?>[^\x2f]*?-[^\x2f])[^\x2f]*\.json(?=/|\z))"
+        );
         let lazy = segment(&[text("/"), param("[a-z]+?", false)]);
         assert!(
             lazy.contains("(?="),
