@@ -827,7 +827,7 @@ impl Token {
             };
         }
         Token {
-            regex: Fragment(linear::segment(&parts)),
+            regex: Fragment(linear::segment(&parts, defs)),
             tail: None,
             literal: None,
             crosses: false,
@@ -1051,7 +1051,7 @@ mod tests {
         );
         assert!(
             users[0].ends_with(
-                r"/users/(?>(?:[\x30-\x39]|(?=[\xd9\xdb\xdf-\xe1\xea\xef-\xf0])(?1))+)(?:\z|/posts\z)"
+                r"/users/(?:[\x30-\x39]|(?=[\xd9\xdb\xdf-\xe1\xea\xef-\xf0])(?1))++(?:\z|/posts\z)"
             ),
             "{users:?}"
         );
@@ -1089,7 +1089,7 @@ mod tests {
                 .all(|r| !r.contains("users") && !r.contains("settings"))
         );
         assert!(
-            t.fallback.iter().any(|r| r.contains("(?>[^\\x2f]+)\\z")),
+            t.fallback.iter().any(|r| r.contains("[^\\x2f]++\\z")),
             "{:?}",
             t.fallback
         );

@@ -468,6 +468,25 @@ pub(crate) fn converter(
     Ok(fragment)
 }
 
+/// [`converter`] for a regex that is one greedy run of a class (possibly in a group), with
+/// the run possessive: for a run that must end where its segment ends, the longest run is
+/// the only candidate, and a possessive run keeps PCRE's backtracking depth constant
+/// (a plain repeat of a code-point group nests a level per code point, which a depth
+/// limit such as the nginx module's then cuts off on a long number).
+pub(crate) fn possessive_run(
+    regex: &str,
+    part_isolating: bool,
+    defs: &mut Definitions,
+) -> Result<Fragment, Untranslatable> {
+    let key = (format!("{regex}\u{0}possessive"), part_isolating);
+    if let Some(done) = defs.translated.get(&key) {
+        return Ok(done.clone());
+    }
+    let fragment = translate_with(regex, part_isolating, true, defs)?;
+    defs.translated.insert(key, fragment.clone());
+    Ok(fragment)
+}
+
 /// A converter regex (Python dialect) as regex-syntax reads it: Unicode-aware, over UTF-8,
 /// with Python's own `\d`, `\s` and `\w` where `classes` has them.
 ///
@@ -613,6 +632,15 @@ fn translate(
     part_isolating: bool,
     defs: &mut Definitions,
 ) -> Result<Fragment, Untranslatable> {
+    translate_with(regex, part_isolating, false, defs)
+}
+
+fn translate_with(
+    regex: &str,
+    part_isolating: bool,
+    possessive: bool,
+    defs: &mut Definitions,
+) -> Result<Fragment, Untranslatable> {
     let hir = parse(regex, &defs.classes)?;
     let mut out = Fragment::default();
     let mut printer = Printer {
@@ -620,6 +648,7 @@ fn translate(
         defs,
         edge: Edge::Start,
         head: true,
+        possessive,
     };
     printer.hir(&hir, &mut out)?;
     if printer.edge != Edge::Aligned {
@@ -737,6 +766,8 @@ struct Printer<'a> {
     edge: Edge,
     /// Nothing is printed yet.
     head: bool,
+    /// The first repetition printed is made possessive (see [`possessive_run`]).
+    possessive: bool,
 }
 
 /// Where a position stands relative to the decoder's units (see the module docs).
@@ -844,7 +875,12 @@ impl Printer<'_> {
             (min, Some(max)) if min == max => format!("{{{min}}}"),
             (min, Some(max)) => format!("{{{min},{max}}}"),
         };
-        let lazy = if rep.greedy { "" } else { "?" };
+        let possessive = std::mem::take(&mut self.possessive) && rep.greedy;
+        let lazy = match (rep.greedy, possessive) {
+            (_, true) => "+",
+            (true, false) => "",
+            (false, false) => "?",
+        };
         // A run of at least one "anything but …" code point is a run of the same bytes, so
         // a plain byte class is exact there; only counted repetitions need code points.
         if let (HirKind::Class(Class::Unicode(class)), None, 0..=1) =

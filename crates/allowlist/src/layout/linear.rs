@@ -9,7 +9,9 @@
 //!
 //! * **A segment with a parameter** ([`segment`]) must end where the segment does (the next
 //!   token starts with `/`, or the path ends). A single greedy run (`[^/]+`, `\d+`) is made
-//!   atomic: its longest run is the only one that can reach the segment's end. Anything
+//!   possessive: its longest run is the only one that can reach the segment's end (and a
+//!   possessive repeat keeps PCRE's backtracking depth constant, where a plain repeat of a
+//!   code-point group nests a level per code point). Anything
 //!   else is checked once by a lookahead (`(?=BODY(?:/|\z))`, which PCRE never re-enters)
 //!   and the segment is then taken by a possessive `[^/]*+`: a regex that fails later never
 //!   backtracks into the segment, so each segment is scanned a bounded number of times per
@@ -91,7 +93,7 @@ const NOT_NEWLINE: &str = "[^\\x0a]";
 
 /// The regex of a segment token that holds a parameter (`parts` start with the segment's
 /// `/`, and nothing in them crosses a `/`): it takes exactly the whole segment.
-pub(super) fn segment(parts: &[Piece]) -> String {
+pub(super) fn segment(parts: &[Piece], defs: &mut pattern::Definitions) -> String {
     let (lead, body) = match parts.split_first() {
         Some((Piece::Text(text), rest)) if text.starts_with('/') => {
             (pattern::literal(text), plain(rest))
@@ -109,10 +111,13 @@ pub(super) fn segment(parts: &[Piece]) -> String {
     {
         return format!("{lead}{stars}");
     }
-    if last_is_run && params == 1 {
+    if let (true, 1, Some(Piece::Param { regex, .. })) = (last_is_run, params, parts.last())
+        && let Ok(run) = pattern::possessive_run(regex, true, defs)
+    {
         // Literal text, then one greedy run of a class: the longest run is the only one
-        // that can end where the segment ends, so an atomic group loses no match.
-        return format!("{lead}(?>{body})");
+        // that can end where the segment ends, so a possessive run loses no match.
+        let text = plain(&parts[1..parts.len() - 1]);
+        return format!("{lead}{text}{}", run.0);
     }
     format!("{lead}(?=(?:{body}){SEGMENT_END})[^\\x2f]*+")
 }
@@ -378,18 +383,20 @@ mod tests {
 
     /// `segment`'s regex as printed (fragments carry placeholders until then).
     fn segment(parts: &[Piece]) -> String {
-        pattern::Definitions::default().finish(&super::segment(parts))
+        let mut defs = pattern::Definitions::default();
+        let text = super::segment(parts, &mut defs);
+        defs.finish(&text)
     }
 
     #[test]
     fn a_single_run_is_atomic_and_other_segments_are_checked_once() {
         assert_eq!(
             segment(&[text("/"), param("[^/]{1,}", false)]),
-            r"/(?>[^\x2f]+)"
+            r"/[^\x2f]++"
         );
         assert_eq!(
             segment(&[text("/"), text("v"), param("[^/]{1,}", false)]),
-            r"/(?>v[^\x2f]+)"
+            r"/v[^\x2f]++"
         );
         let two = segment(&[
             text("/"),
