@@ -33,13 +33,19 @@ def decode(raw):
 
 
 def verdict(adapter, path):
-    try:
-        adapter.match(path, method="GET")
-    except (RequestRedirect, MethodNotAllowed):
+    """Path level, as routewall allows without --methods: the app answers the path when
+    GET gets anything but NotFound, or another method gets a 405. Werkzeug checks a rule's
+    methods before its converters' code, so a value that code refuses (an int of more than
+    Python's 4,300 digits) is a 404 for GET but a 405 for a method the rule lacks."""
+    for method in ("GET", "ROUTEWALL-PROBE"):
+        try:
+            adapter.match(path, method=method)
+        except (RequestRedirect, MethodNotAllowed):
+            return "app"
+        except NotFound:
+            continue
         return "app"
-    except NotFound:
-        return "404"
-    return "app"
+    return "404"
 
 
 class OverBudget(Exception):

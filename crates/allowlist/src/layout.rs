@@ -766,13 +766,7 @@ fn tokens(route: &Route, defs: &mut Definitions) -> Result<Vec<Token>, Untransla
 impl Token {
     /// A token from its parts (the first one a segment's leading `/`).
     fn of(parts: Vec<Piece>, defs: &mut Definitions) -> Token {
-        let literal: Option<String> = parts
-            .iter()
-            .map(|p| match p {
-                Piece::Text(text) => Some(text.as_str()),
-                Piece::Param { .. } => None,
-            })
-            .collect();
+        let literal = linear::literal(&parts);
         let crosses = parts
             .iter()
             .any(|p| matches!(p, Piece::Param { crosses: true, .. }));

@@ -252,6 +252,17 @@ pub(super) fn crossing(parts: &[Piece]) -> Option<(String, Vec<Atom>)> {
     Some((head, tail))
 }
 
+/// The text of `parts` when none is a parameter.
+pub(super) fn literal<'a>(parts: impl IntoIterator<Item = &'a Piece>) -> Option<String> {
+    parts
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(text) => Some(text.as_str()),
+            Piece::Param { .. } => None,
+        })
+        .collect()
+}
+
 fn text_of(part: &Piece) -> String {
     plain(std::slice::from_ref(part))
 }
@@ -264,14 +275,7 @@ fn separates(parts: &[&Piece]) -> bool {
         Piece::Text(text) => !text.contains('\n'),
         Piece::Param { regex, crosses, .. } => !crosses && !may_hold_newline(regex),
     });
-    let literal: Option<String> = parts
-        .iter()
-        .map(|p| match p {
-            Piece::Text(text) => Some(text.as_str()),
-            Piece::Param { .. } => None,
-        })
-        .collect();
-    let shape = match literal {
+    let shape = match literal(parts.iter().copied()) {
         Some(text) => text.as_bytes().last().is_some_and(u8::is_ascii),
         None => {
             matches!(parts.first(), Some(Piece::Text(t)) if t.starts_with('/'))
