@@ -495,7 +495,7 @@ pub(crate) fn possessive_run(
 /// (`[\w.-]`, `[^\s/]`), which is replaced by a bracketed class of the Python ranges; in
 /// the HIR it is already merged into its class. The tree is also where Python's readings
 /// of the syntax are checked (see [`python_reading`]).
-fn parse(regex: &str, classes: &PerlClasses) -> Result<Hir, Untranslatable> {
+pub(crate) fn parse(regex: &str, classes: &PerlClasses) -> Result<Hir, Untranslatable> {
     let unparsable = |e: &dyn std::fmt::Display| {
         Untranslatable(format!(
             "cannot parse converter regex `{regex}`: {}",

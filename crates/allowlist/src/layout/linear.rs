@@ -355,15 +355,11 @@ fn may_hold_newline(regex: &str) -> bool {
     parse(regex).is_none_or(|hir| any(&hir))
 }
 
-/// A converter regex as the translation reads it (see `pattern`), or `None` when it does
-/// not parse (the translation reports that).
+/// A converter regex as the translation reads it (for its shape only, so without the
+/// table's Python classes), or `None` when it does not parse (the translation reports
+/// that).
 fn parse(regex: &str) -> Option<Hir> {
-    regex_syntax::ParserBuilder::new()
-        .utf8(true)
-        .unicode(true)
-        .build()
-        .parse(regex)
-        .ok()
+    pattern::parse(regex, &pattern::PerlClasses::default()).ok()
 }
 
 #[cfg(test)]
