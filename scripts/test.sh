@@ -11,3 +11,6 @@ echo
 echo "Differential test: probes, then false allows / false denies (nginx with routewall's"
 echo "output against Werkzeug's own router):"
 .venv/bin/python tests/differential/report_table.py target/differential-report.txt
+echo
+echo "The same for Django projects (truth from Django's own request handling):"
+.venv/bin/python tests/differential/report_table.py --django target/differential-report.txt

@@ -58,11 +58,16 @@ pub(crate) struct SourceArgs {
     /// Where routes come from (`routewall plugins list` shows the choices).
     #[arg(long, value_name = "NAME")]
     pub(crate) source: String,
-    /// The app, as `flask --app` takes it: `module`, `module:name`, `module:create_app()`,
-    /// `module:create_app("arg")` or `path/to/app.py`. Looked up from the current directory
-    /// first, then PYTHONPATH, then the environment's site-packages.
+    /// The app. Flask: as `flask --app` takes it (`module`, `module:name`,
+    /// `module:create_app()`, `module:create_app("arg")` or `path/to/app.py`). Django: the
+    /// settings module, as DJANGO_SETTINGS_MODULE takes it (`mysite.settings`). Looked up
+    /// from the current directory first, then PYTHONPATH, then the environment's
+    /// site-packages.
     #[arg(long, value_name = "APP")]
     pub(crate) app: String,
+    /// Django: the URLconf module to read instead of the settings' ROOT_URLCONF.
+    #[arg(long, value_name = "MODULE")]
+    pub(crate) urlconf: Option<String>,
     /// The app's virtualenv. Default: $VIRTUAL_ENV, else ./.venv, else the Python routewall
     /// embeds. A venv of another Python version is read with its own interpreter.
     #[arg(long, value_name = "DIR")]

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 // Built-in plugins register themselves with inventory; naming the crates links them in.
+use routewall_django as _;
 use routewall_flask as _;
 use routewall_nginx_emitter as _;
 

@@ -107,7 +107,10 @@ fn is_plain_relative(name: &str) -> bool {
 fn load_routes(registry: &Registry, args: &SourceArgs) -> Result<RouteTable> {
     let source = registry.source(&args.source)?;
     let cwd = std::env::current_dir()?;
-    let ctx = SourceContext::new(&args.app, cwd).with_venv(args.venv.clone());
+    let mut ctx = SourceContext::new(&args.app, cwd).with_venv(args.venv.clone());
+    if let Some(urlconf) = &args.urlconf {
+        ctx = ctx.with_option("urlconf", urlconf);
+    }
     let mut table = source.load(&ctx)?;
     if let Some(prefix) = &args.prefix {
         table.mount(prefix).map_err(anyhow::Error::msg)?;

@@ -5,6 +5,7 @@
 
 mod deploy;
 mod differential;
+mod django;
 mod errors;
 mod examples;
 mod generate;

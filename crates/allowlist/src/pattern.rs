@@ -1226,7 +1226,7 @@ mod tests {
         assert!(err.0.contains("not supported"), "{}", err.0);
     }
 
-    /// Python's `\s` (3.11), as `dump_routes.py` ships it.
+    /// Python's `\s` (3.11), as the Python host (`host.py`) ships it.
     const PYTHON_SPACE: [(u32, u32); 10] = [
         (0x09, 0x0d),
         (0x1c, 0x20),
@@ -1348,12 +1348,12 @@ mod tests {
         String::from_utf8(out.stdout).expect("utf-8")
     }
 
-    /// Python's `\d`, `\s` and `\w`, as `dump_routes.py` computes them with `python()`.
+    /// Python's `\d`, `\s` and `\w`, as the Python host (`host.py`) computes them with `python()`.
     fn pythons_classes() -> PythonClasses {
-        const DUMP_SCRIPT: &str = include_str!("../../flask/python/dump_routes.py");
+        const DUMP_SCRIPT: &str = include_str!("../../python-host/python/host.py");
         const CODE: &str = r#"
 import sys
-ns = {"__name__": "dump_routes"}
+ns = {"__name__": "routewall_host"}
 exec(sys.stdin.read(), ns)
 classes = ns["python_classes"]([r"\d", r"\s", r"\w"])
 for name in ("digit", "space", "word"):

@@ -1,5 +1,6 @@
 //! Where route tables come from.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::RouteTable;
@@ -27,6 +28,10 @@ pub struct SourceContext {
     pub venv: Option<PathBuf>,
     /// Directory the application is looked up from.
     pub working_dir: PathBuf,
+    /// Options only some sources understand, by name (Django's `urlconf`). A source refuses
+    /// an option it does not know rather than read a table the user did not ask for.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 impl SourceContext {
@@ -36,6 +41,7 @@ impl SourceContext {
             app: app.into(),
             venv: None,
             working_dir: working_dir.into(),
+            options: BTreeMap::new(),
         }
     }
 
@@ -43,6 +49,13 @@ impl SourceContext {
     #[must_use]
     pub fn with_venv(mut self, venv: Option<PathBuf>) -> Self {
         self.venv = venv;
+        self
+    }
+
+    /// Sets the source option `name` (builder style).
+    #[must_use]
+    pub fn with_option(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.insert(name.into(), value.into());
         self
     }
 }

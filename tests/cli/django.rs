@@ -1,0 +1,259 @@
+//! The Django source: the fixture project read through the CLI, its broken twins refused,
+//! and the differential test against Django's own request handling behind a real nginx.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::differential::{count, summarize};
+use crate::support::{Nginx, TreePass, assert_refused, module_args, repo, routewall, stderr, venv};
+
+/// The fixture projects' directory (the one `manage.py` sits in).
+fn project_dir() -> PathBuf {
+    repo().join("tests/fixtures/django")
+}
+
+/// `routewall generate --source django --app SETTINGS --target nginx --output OUT EXTRA…`.
+fn generate_to(settings: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "generate", "--source", "django", "--app", settings, "--target", "nginx",
+    ];
+    args.extend(["--output", out.to_str().expect("utf-8")]);
+    args.extend_from_slice(extra);
+    routewall(&project_dir(), &args)
+}
+
+fn generate(settings: &str, extra: &[&str]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = generate_to(settings, out.path(), extra);
+    assert!(
+        result.status.success(),
+        "generate {settings} {extra:?} failed: {}",
+        stderr(&result)
+    );
+    out
+}
+
+/// `tests/differential/django_probe.py` against whatever server listens on `port`.
+fn probe(settings: &str, urlconf: Option<&str>, port: u16) -> Value {
+    let mut command = Command::new(venv().join("bin/python"));
+    command
+        .arg(repo().join("tests/differential/django_probe.py"))
+        .args(["--settings", settings, "--app-dir"])
+        .arg(project_dir())
+        .args(["--port", &port.to_string()]);
+    if let Some(urlconf) = urlconf {
+        command.args(["--urlconf", urlconf]);
+    }
+    let result = command.output().expect("django_probe.py runs");
+    assert!(
+        result.status.success(),
+        "django_probe.py failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    serde_json::from_slice(&result.stdout).expect("django_probe.py prints JSON")
+}
+
+/// Classes the Django probe reports.
+const CLASSES: [&str; 4] = ["canonical", "double_slash", "dot_segments", "invalid_utf8"];
+
+/// Refusals by design (README, "Django"): dot segments (nginx resolves them, Django does
+/// not) and `//` (nginx merges it before the allowlist sees the path, so the allowlist
+/// refuses every `//` of a project that does not merge slashes, including the few that a
+/// `path` converter or a regex would take).
+const PRICED: [&str; 2] = ["dot_segments", "double_slash"];
+
+/// Exact on canonical paths and invalid UTF-8, never a false allow anywhere.
+fn check(report: &Value, label: &str) {
+    let line = summarize(label, report);
+    assert!(
+        count(report, "canonical", "probes") > 200,
+        "too few probes: {line}"
+    );
+    assert!(
+        count(report, "canonical", "truth_allowed") > 50,
+        "too few allowed probes: {line}"
+    );
+    for class in CLASSES {
+        let examples = &report["classes"][class]["examples"];
+        let context = format!("{class}: {line}\nexamples: {examples:#}");
+        assert_eq!(count(report, class, "false_allows"), 0, "{context}");
+        assert_eq!(count(report, class, "other"), 0, "{context}");
+        if !PRICED.contains(&class) {
+            assert_eq!(count(report, class, "false_denies"), 0, "{context}");
+        }
+    }
+}
+
+fn assert_exact(settings: &str, urlconf: Option<&str>, extra: &[&str]) {
+    let mut flags: Vec<&str> = extra.to_vec();
+    if let Some(urlconf) = urlconf {
+        flags.extend(["--urlconf", urlconf]);
+    }
+    let out = generate(settings, &flags);
+    let nginx = Nginx::with_allowlist(out.path());
+    let label = format!("django {settings} {}", urlconf.unwrap_or(""));
+    check(&probe(settings, urlconf, nginx.port), label.trim_end());
+}
+
+#[test]
+fn fixture_project_is_exact() {
+    assert_exact("mysite.settings", None, &[]);
+}
+
+#[test]
+fn fixture_project_without_append_slash_is_exact() {
+    assert_exact("mysite.settings_noslash", None, &[]);
+}
+
+#[test]
+fn unprefixed_default_language_is_exact() {
+    assert_exact("mysite.settings", Some("mysite.urls_nodefault"), &[]);
+}
+
+#[test]
+fn hostile_pattern_text_is_exact() {
+    assert_exact("mysite.settings", Some("mysite.urls_hostile"), &[]);
+}
+
+#[test]
+fn fixture_project_is_exact_in_the_tree_layout() {
+    let pass = TreePass::new();
+    let out = generate("mysite.settings", &pass.args());
+    let nginx = Nginx::with_tree(out.path());
+    check(
+        &probe("mysite.settings", None, nginx.port),
+        "django mysite.settings --layout tree",
+    );
+}
+
+#[test]
+fn fixture_project_is_exact_in_the_module_layout() {
+    let args = module_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = generate("mysite.settings", &args);
+    let nginx = Nginx::with_module(out.path());
+    check(
+        &probe("mysite.settings", None, nginx.port),
+        "django mysite.settings --layout module",
+    );
+}
+
+/// The route table as `routewall routes --format json` prints it, forced through one
+/// transport.
+fn routes_json(mode: &str) -> Value {
+    let result = Command::new(env!("CARGO_BIN_EXE_routewall"))
+        .args(["routes", "--source", "django", "--app", "mysite.settings"])
+        .args(["--format", "json"])
+        .current_dir(project_dir())
+        .env("VIRTUAL_ENV", venv())
+        .env(routewall_flask::MODE_VARIABLE, mode)
+        .output()
+        .expect("routewall runs");
+    assert!(result.status.success(), "{}", stderr(&result));
+    let mut table: Value = serde_json::from_slice(&result.stdout).expect("JSON");
+    table["read_by"] = Value::Null;
+    table
+}
+
+#[test]
+fn both_transports_read_the_same_table() {
+    let in_process = routes_json("in-process");
+    assert_eq!(in_process, routes_json("subprocess"));
+    let rules: Vec<&str> = in_process["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .filter_map(|r| r["rule"].as_str())
+        .collect();
+    assert!(rules.len() > 30, "{rules:?}");
+    assert!(
+        rules.iter().any(|r| r.starts_with("/fr/")),
+        "every language of LANGUAGES is read: {rules:?}"
+    );
+    assert!(
+        rules.iter().any(|r| r.starts_with("/admin/")),
+        "the admin's URLs are read: {rules:?}"
+    );
+}
+
+fn refused(settings: &str, extra: &[&str], expected: &str) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("allowlist");
+    let result = generate_to(settings, &target, extra);
+    assert_refused(&result, &target, expected);
+}
+
+#[test]
+fn a_missing_settings_module_is_named() {
+    refused(
+        "nosuchsite.settings",
+        &[],
+        "no settings module `nosuchsite.settings`",
+    );
+}
+
+#[test]
+fn settings_that_fail_to_import_are_named() {
+    refused("broken.settings", &[], "ModuleNotFoundError");
+}
+
+#[test]
+fn a_broken_urlconf_is_named() {
+    refused("brokenurls.settings", &[], "cannot read the URLconf");
+}
+
+#[test]
+fn a_missing_urlconf_is_named() {
+    refused(
+        "mysite.settings",
+        &["--urlconf", "mysite.nosuchurls"],
+        "cannot read the URLconf `mysite.nosuchurls`",
+    );
+}
+
+#[test]
+fn the_urlconf_option_is_djangos_only() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("allowlist");
+    let result = routewall(
+        &repo().join("tests/fixtures/apps/basic"),
+        &[
+            "generate",
+            "--source",
+            "flask",
+            "--app",
+            "app",
+            "--urlconf",
+            "x.urls",
+            "--target",
+            "nginx",
+            "--output",
+            target.to_str().expect("utf-8"),
+        ],
+    );
+    assert_refused(
+        &result,
+        &target,
+        "the flask source takes no option 'urlconf'",
+    );
+}
+
+#[test]
+fn pythons_unicode_word_class_is_refused_with_the_reason() {
+    refused(
+        "mysite.settings",
+        &["--urlconf", "mysite.urls_refused_word"],
+        "over the 4000 nginx allows in one regex",
+    );
+}
+
+#[test]
+fn a_case_insensitive_regex_is_refused_with_the_reason() {
+    refused(
+        "mysite.settings",
+        &["--urlconf", "mysite.urls_refused_caseless"],
+        "(?i)",
+    );
+}
