@@ -15,7 +15,7 @@ fn project_dir() -> PathBuf {
 }
 
 /// `routewall generate --source django --app SETTINGS --target nginx --output OUT EXTRA…`.
-fn generate_to(settings: &str, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn generate_to(settings: &str, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "generate", "--source", "django", "--app", settings, "--target", "nginx",
     ];
@@ -36,7 +36,7 @@ fn generate(settings: &str, extra: &[&str]) -> tempfile::TempDir {
 }
 
 /// `tests/differential/django_probe.py` against whatever server listens on `port`.
-fn probe(settings: &str, urlconf: Option<&str>, port: u16) -> Value {
+pub(crate) fn probe(settings: &str, urlconf: Option<&str>, port: u16) -> Value {
     let mut command = Command::new(venv().join("bin/python"));
     command
         .arg(repo().join("tests/differential/django_probe.py"))
@@ -65,7 +65,7 @@ const CLASSES: [&str; 4] = ["canonical", "double_slash", "dot_segments", "invali
 const PRICED: [&str; 2] = ["dot_segments", "double_slash"];
 
 /// Exact on canonical paths and invalid UTF-8, never a false allow anywhere.
-fn check(report: &Value, label: &str) {
+pub(crate) fn check(report: &Value, label: &str) {
     let line = summarize(label, report);
     assert!(
         count(report, "canonical", "probes") > 200,
@@ -241,10 +241,16 @@ fn the_urlconf_option_is_djangos_only() {
 }
 
 #[test]
-fn pythons_unicode_word_class_is_refused_with_the_reason() {
+fn unicode_word_classes_are_exact() {
+    assert_exact("mysite.settings", Some("mysite.urls_word"), &[]);
+}
+
+#[test]
+fn the_tree_layout_refuses_unicode_word_classes() {
+    let pass = TreePass::new();
     refused(
         "mysite.settings",
-        &["--urlconf", "mysite.urls_refused_word"],
+        &[&["--urlconf", "mysite.urls_word"][..], &pass.args()].concat(),
         "over the 4000 nginx allows in one regex",
     );
 }

@@ -6,6 +6,7 @@
 mod deploy;
 mod differential;
 mod django;
+mod django_server;
 mod errors;
 mod examples;
 mod generate;

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use routewall_core::{CodeChecks, DomainBinding, Route, RouteTable, Segment};
 
 use crate::pattern::{self, DefinitionStyle, Definitions, Fragment, Untranslatable};
+use crate::unicode::{self, PcreUnicode};
 use linear::{Atom, Piece};
 
 mod linear;
@@ -84,6 +85,10 @@ pub struct Table {
     /// Regexes of routes whose first segment is a parameter: they can match under any
     /// group, so they are tried after the group's own (or the fallback) missed.
     pub everywhere: Vec<String>,
+    /// Unicode-mode regexes (`(*UTF)(*UCP)^…\z`, see [`crate::PcreUnicode`]) of routes
+    /// with no byte-level form that fits (only from [`build_unicode`]): tried last, and
+    /// only for a path that is well-formed UTF-8 ([`crate::VALID_UTF8_GUARD`]).
+    pub unicode: Vec<String>,
 }
 
 /// The dynamic routes under one literal path prefix: a node of a tree keyed by segments.
@@ -148,6 +153,9 @@ struct Candidate {
     single_slashes: bool,
     /// Index of the route in the table (for error messages).
     route: usize,
+    /// The variant as one Unicode-mode regex (see [`crate::unicode`]), for a route with no
+    /// byte-level form that fits; `variant` is then empty.
+    unicode: Option<String>,
 }
 
 impl Candidate {
@@ -183,13 +191,35 @@ pub fn build_with(
     code_checks: CodeChecks,
     style: DefinitionStyle,
 ) -> Result<Layout, crate::Untranslatable> {
-    build_inner(table, methods, code_checks, style).map_err(|(rule, endpoint, reason)| {
-        crate::Untranslatable {
-            rule,
-            endpoint,
-            reason,
-        }
-    })
+    build_inner(table, methods, code_checks, style, None).map_err(untranslatable)
+}
+
+/// [`build`] for a server whose PCRE has Unicode support: a route whose byte-level regex
+/// does not fit in one nginx regex (Python's `\w`) becomes one Unicode-mode regex, in
+/// [`Table::unicode`], using PCRE's own classes where `pcre` (asked at most once, and only
+/// when a route needs it) says they are Python's.
+pub fn build_unicode(
+    table: &RouteTable,
+    methods: bool,
+    code_checks: CodeChecks,
+    pcre: &dyn Fn() -> PcreUnicode,
+) -> Result<Layout, crate::Untranslatable> {
+    build_inner(
+        table,
+        methods,
+        code_checks,
+        DefinitionStyle::Numbered,
+        Some(pcre),
+    )
+    .map_err(untranslatable)
+}
+
+fn untranslatable((rule, endpoint, reason): (String, String, String)) -> crate::Untranslatable {
+    crate::Untranslatable {
+        rule,
+        endpoint,
+        reason,
+    }
 }
 
 fn build_inner(
@@ -197,12 +227,13 @@ fn build_inner(
     methods: bool,
     code_checks: CodeChecks,
     style: DefinitionStyle,
+    pcre: Option<&dyn Fn() -> PcreUnicode>,
 ) -> Result<Layout, (String, String, String)> {
     let Collected {
         mut layout,
         candidates,
         defs,
-    } = collect(table, code_checks, style)?;
+    } = collect(table, code_checks, style, pcre)?;
     if !methods {
         push_table(&mut layout, "path", candidates.iter().collect(), &defs);
         return Ok(layout);
@@ -240,7 +271,10 @@ fn collect(
     table: &RouteTable,
     code_checks: CodeChecks,
     style: DefinitionStyle,
+    pcre: Option<&dyn Fn() -> PcreUnicode>,
 ) -> Result<Collected, (String, String, String)> {
+    // Asked once, and only when a route needs it (it reads the server's PCRE).
+    let mut agreed: Option<PcreUnicode> = None;
     let mut layout = Layout::default();
     let mut defs = Definitions::for_table(table);
     defs.style = style;
@@ -325,10 +359,26 @@ fn collect(
             .iter()
             .map(|(v, _)| finish(std::slice::from_ref(v), &defs).len())
             .max();
+        let mut unicode_regexes = None;
         if let Some(len) = longest.filter(|&len| len > MAX_REGEX_BYTES) {
-            return Err(unsupported(format!(
+            let too_long = format!(
                 "its pattern needs {len} bytes, over the {MAX_REGEX_BYTES} nginx allows in one regex"
-            )));
+            );
+            let Some(ask) = pcre else {
+                return Err(unsupported(too_long));
+            };
+            let pcre = *agreed.get_or_insert_with(ask);
+            // Python's big classes (`\w`) as PCRE's own, in Unicode mode (see `unicode`).
+            let regexes = unicode_variants(route, &defs, pcre).map_err(|Untranslatable(why)| {
+                unsupported(format!("{too_long}, and in Unicode mode: {why}"))
+            })?;
+            if let Some(long) = regexes.iter().find(|(r, _)| r.len() > MAX_REGEX_BYTES) {
+                return Err(unsupported(format!(
+                    "{too_long}, and {} in Unicode mode",
+                    long.0.len()
+                )));
+            }
+            unicode_regexes = Some(regexes);
         }
         let route_methods = route.methods.as_ref().map(|m| {
             m.iter()
@@ -347,7 +397,14 @@ fn collect(
                 odd.escape_debug()
             )));
         }
-        for (variant, kind) in variants {
+        let variants: Vec<(Variant, Kind, Option<String>)> = match unicode_regexes {
+            Some(regexes) => regexes
+                .into_iter()
+                .map(|(regex, kind)| (Variant { tokens: Vec::new() }, kind, Some(regex)))
+                .collect(),
+            None => variants.into_iter().map(|(v, k)| (v, k, None)).collect(),
+        };
+        for (variant, kind, unicode) in variants {
             candidates.push(Candidate {
                 variant,
                 kind,
@@ -355,6 +412,7 @@ fn collect(
                 domain,
                 single_slashes: !route.merge_slashes && route.origin.is_none(),
                 route: route_index,
+                unicode,
             });
         }
     }
@@ -500,6 +558,12 @@ fn table_of<'a>(
     let mut fallback = Vec::new();
     let mut groups: BTreeMap<String, Vec<Variant>> = BTreeMap::new();
     for candidate in candidates {
+        if let Some(regex) = &candidate.unicode {
+            if !table.unicode.contains(regex) {
+                table.unicode.push(regex.clone());
+            }
+            continue;
+        }
         let variant = &candidate.variant;
         if let Some(path) = variant.static_path() {
             // The hash folds ASCII case; a second path that differs only in case cannot
@@ -676,6 +740,38 @@ fn variants(route: &Route, defs: &mut Definitions) -> Result<Vec<(Variant, Kind)
         longer.push(Token::slash());
         // `/loose` with strict_slashes=False matches `/loose/` as its own path.
         out.push((Variant { tokens: longer }, Kind::Own));
+    }
+    Ok(out)
+}
+
+/// [`variants`] as Unicode-mode regexes: the same paths (the rule, and its slash twin)
+/// spelled with segments instead of tokens.
+fn unicode_variants(
+    route: &Route,
+    defs: &Definitions,
+    pcre: PcreUnicode,
+) -> Result<Vec<(String, Kind)>, Untranslatable> {
+    let own = unicode::route_regex(&route.segments, defs, pcre)?;
+    if route.origin.is_some() || route.exact {
+        return Ok(vec![(own, Kind::Own)]);
+    }
+    let mut out = vec![(own, Kind::Own)];
+    let mut segments = route.segments.clone();
+    match segments.last_mut() {
+        Some(Segment::Static { text }) if text.ends_with('/') => {
+            text.pop();
+            if text.is_empty() {
+                segments.pop();
+            }
+            if !segments.is_empty() {
+                out.push((unicode::route_regex(&segments, defs, pcre)?, Kind::Twin));
+            }
+        }
+        _ if !route.strict_slashes => {
+            segments.push(Segment::text("/"));
+            out.push((unicode::route_regex(&segments, defs, pcre)?, Kind::Own));
+        }
+        _ => {}
     }
     Ok(out)
 }

@@ -33,12 +33,16 @@
 
 mod layout;
 pub mod pattern;
+mod unicode;
 
 pub use layout::tree::{
     self, NativeSegment, Node, Regex, Step, Tree, build_native_tree, build_tree,
 };
-pub use layout::{Group, Join, Layout, MAX_REGEX_BYTES, Part, Table, build, build_with};
+pub use layout::{
+    Group, Join, Layout, MAX_REGEX_BYTES, Part, Table, build, build_unicode, build_with,
+};
 pub use pattern::{DefinitionStyle, SegmentItem};
+pub use unicode::{PcreUnicode, VALID_UTF8_GUARD};
 
 impl From<Untranslatable> for routewall_core::EmitError {
     fn from(e: Untranslatable) -> Self {

@@ -171,6 +171,11 @@ impl Definitions {
         self.items.clear();
     }
 
+    /// Python's classes, as the table carries them.
+    pub(crate) fn classes(&self) -> &PerlClasses {
+        &self.classes
+    }
+
     /// [`segment_items`] of `regex`, computed once per regex.
     pub(crate) fn segment_items(&mut self, regex: &str) -> Option<Vec<SegmentItem>> {
         if let Some(items) = self.items.get(regex) {
@@ -312,6 +317,16 @@ pub(crate) struct PerlClasses {
 }
 
 impl PerlClasses {
+    /// Python's `\w`, when the table carries it.
+    pub(crate) fn word(&self) -> Option<&ClassUnicode> {
+        self.word.as_ref()
+    }
+
+    /// Python's `\d`, when the table carries it.
+    pub(crate) fn digit(&self) -> Option<&ClassUnicode> {
+        self.digit.as_ref()
+    }
+
     fn new(classes: &PythonClasses) -> Self {
         let class = |ranges: &Option<Vec<(u32, u32)>>| ranges.as_deref().map(class_of);
         Self {

@@ -263,11 +263,34 @@ def regex_pieces(regex, endpoint, fullmatch, name):
         elif fullmatch and parsed[-1] == (c.AT, c.AT_END) and body.endswith("$"):
             end_text = "$"
         body = body[: len(body) - len(end_text)]
+        if fullmatch:
+            body = without_tail_anchors(body)
     pieces = []
     if not (fullmatch or starts or starts_string):
         pieces.append(anything(f"{name}_before"))
     pieces += literal_split(body, name)
     return pieces, not (fullmatch or end_text)
+
+
+# An unescaped `$` or `\Z` that only group closings follow: the last thing the regex
+# checks, at the position where the match ends.
+_TAIL_ANCHOR = re.compile(r"(?<!\\)((?:\\\\)*)(\$|\\Z)(\)+)$")
+
+
+def without_tail_anchors(body):
+    """`body` without end anchors in tail position (`…(?:a|b$)`): under `fullmatch` the
+    match ends at the end of the path, where they hold (helpdesk ends a group with `$`
+    before its own final `$`)."""
+    while True:
+        m = _TAIL_ANCHOR.search(body)
+        if not m:
+            return body
+        candidate = body[: m.start()] + m[1] + m[3]
+        try:
+            re.compile(candidate)
+        except re.error:
+            return body
+        body = candidate
 
 
 def literal_split(body, name):

@@ -42,6 +42,7 @@
 
 pub mod conf;
 mod module;
+mod pcre;
 mod quote;
 mod tree;
 mod validate;
@@ -144,6 +145,9 @@ struct Context<'a> {
     /// long), likewise only when the variables defined here would crowd nginx's default
     /// table (1024 for all variables of the configuration).
     variables_hash_size: Option<usize>,
+    /// The map key that catches a path that is not well-formed UTF-8, before any
+    /// Unicode-mode regex runs on it.
+    utf8_guard: String,
     tables: Vec<TableContext>,
     /// How the request's domain is computed from `$host`, when some routes answer on some
     /// hosts only; `None` otherwise (and then `hosts` and `joins` are empty).
@@ -188,6 +192,8 @@ struct TableContext {
     nodes: Vec<NodeContext>,
     fallback: Vec<String>,
     everywhere: Vec<String>,
+    /// Unicode-mode regexes, tried last and only for well-formed UTF-8 (the guard).
+    unicode: Vec<String>,
 }
 
 /// The `map $host $PREFIX_domain` that computes the domain routes are matched with.
@@ -304,7 +310,10 @@ impl Emitter for NginxEmitter {
             }
             (None, None) => {}
         }
-        let layout = layout::build(routes, ctx.enforce_methods, ctx.code_checks)?;
+        // Routes that need Python's `\w` (too big as bytes) use PCRE's own class where
+        // this machine's PCRE matches it exactly (see `pcre`).
+        let pcre = || pcre::agreement(routes.python_classes.as_deref());
+        let layout = layout::build_unicode(routes, ctx.enforce_methods, ctx.code_checks, &pcre)?;
         let context = context(routes, ctx, &layout);
         let http = templates.render("nginx/http.conf", &context)?;
         let location = templates.render("nginx/location.conf", &context)?;
@@ -351,6 +360,7 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
             nodes: Vec::new(),
             fallback: t.fallback.iter().map(regex_token).collect(),
             everywhere: t.everywhere.iter().map(regex_token).collect(),
+            unicode: t.unicode.iter().map(regex_token).collect(),
         })
         .collect();
     let mut tables = tables;
@@ -428,6 +438,7 @@ fn context<'a>(routes: &RouteTable, ctx: &'a EmitContext, layout: &layout::Layou
         segment_regex: segment_regex(&ctx.name, segments),
         methods: layout.methods.iter().map(|m| quote::token(m)).collect(),
         blocked_query: blocked_query(&routes.blocked_query_keys),
+        utf8_guard: quote::token(&format!("~{}", layout::VALID_UTF8_GUARD)),
         monitor_log: ctx
             .monitor_log
             .as_ref()

@@ -151,7 +151,7 @@ fn build(
         layout,
         candidates,
         defs,
-    } = collect(table, code_checks, DefinitionStyle::Numbered).map_err(
+    } = collect(table, code_checks, DefinitionStyle::Numbered, None).map_err(
         |(rule, endpoint, reason)| Untranslatable {
             rule,
             endpoint,
