@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what routewall's build, tests and demo need on a Debian machine with Rust and
 # Python 3: nginx, libpython (pyo3 links it), python3-venv, a venv (.venv) with the pinned
-# Flask from tests/requirements.txt, and with --with-realapps one (.venv-realapps) with the
-# real PyPI apps of tests/realapps, and with --with-haproxy HAProxy (for the HAProxy target's
+# Flask from tests/requirements.txt, and with --with-realapps two more with the real PyPI
+# apps of tests/realapps (.venv-realapps: the Flask apps; .venv-realapps-django: the Django
+# projects of tests/realapps/django), and with --with-haproxy HAProxy (for the HAProxy target's
 # tests), and with --with-nginx-module Debian's nginx-dev (the headers nginx-module/build.sh
 # builds routewall's nginx module against). Safe to run again; it only adds what is missing.
 set -euo pipefail
@@ -37,13 +38,22 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 
-# Real Flask applications from PyPI (tests/realapps), for the tests only (`--with-realapps`):
-# pinned, wheels only, in their own venv so their dependencies cannot change the fixtures'
-# Flask.
-[ "${1:-}" = --with-realapps ] || exit 0
+# Real Flask applications from PyPI (tests/realapps), for the tests only (`--with-realapps`,
+# anywhere among the arguments): pinned, wheels only, in their own venv so their
+# dependencies cannot change the fixtures' Flask.
+[[ " $* " == *" --with-realapps "* ]] || exit 0
 if [ ! -x .venv-realapps/bin/python ]; then
   echo "setup: creating .venv-realapps" >&2
   python3 -m venv .venv-realapps
 fi
 .venv-realapps/bin/python -m pip install -q --disable-pip-version-check --only-binary=:all: \
   -r tests/realapps/requirements.txt
+
+# Real Django projects from PyPI (tests/realapps/django), the same way: pinned, wheels only,
+# in a venv of their own (their pins and the Flask apps' differ: idna, for one).
+if [ ! -x .venv-realapps-django/bin/python ]; then
+  echo "setup: creating .venv-realapps-django" >&2
+  python3 -m venv .venv-realapps-django
+fi
+.venv-realapps-django/bin/python -m pip install -q --disable-pip-version-check \
+  --only-binary=:all: -r tests/realapps/requirements-django.txt

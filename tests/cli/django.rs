@@ -56,13 +56,13 @@ pub(crate) fn probe(settings: &str, urlconf: Option<&str>, port: u16) -> Value {
 }
 
 /// Classes the Django probe reports.
-const CLASSES: [&str; 4] = ["canonical", "double_slash", "dot_segments", "invalid_utf8"];
+pub(crate) const CLASSES: [&str; 4] = ["canonical", "double_slash", "dot_segments", "invalid_utf8"];
 
 /// Refusals by design (README, "Django"): dot segments (nginx resolves them, Django does
 /// not) and `//` (nginx merges it before the allowlist sees the path, so the allowlist
 /// refuses every `//` of a project that does not merge slashes, including the few that a
 /// `path` converter or a regex would take).
-const PRICED: [&str; 2] = ["dot_segments", "double_slash"];
+pub(crate) const PRICED: [&str; 2] = ["dot_segments", "double_slash"];
 
 /// Exact on canonical paths and invalid UTF-8, never a false allow anywhere.
 pub(crate) fn check(report: &Value, label: &str) {

@@ -6,6 +6,8 @@
 mod deploy;
 mod differential;
 mod django;
+mod django_hostile;
+mod django_realapps;
 mod django_server;
 mod errors;
 mod examples;

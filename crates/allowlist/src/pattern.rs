@@ -372,9 +372,9 @@ impl PerlClasses {
     }
 }
 
-/// A class of inclusive code point ranges; surrogates and values beyond U+10FFFF (never
-/// decoded from a path) are left out.
-fn class_of(ranges: &[(u32, u32)]) -> ClassUnicode {
+/// A class of inclusive code point ranges (as [`PythonClasses`] holds them); surrogates and
+/// values beyond U+10FFFF (never decoded from a path) are left out.
+pub fn class_of(ranges: &[(u32, u32)]) -> ClassUnicode {
     let mut out = Vec::new();
     for &(lo, hi) in ranges {
         for (start, end) in [(lo, hi.min(0xd7ff)), (lo.max(0xe000), hi.min(0x10ffff))] {

@@ -265,8 +265,11 @@ def regex_pieces(regex, endpoint, fullmatch, name):
         body = body[: len(body) - len(end_text)]
         if fullmatch:
             body = without_tail_anchors(body)
+    # A regex that matches the empty string (`""`, wiki's includes) finds its leftmost
+    # match at the start of what is left: `search` skips nothing then.
+    empty_first = re.compile(regex).match("") is not None
     pieces = []
-    if not (fullmatch or starts or starts_string):
+    if not (fullmatch or starts or starts_string or empty_first):
         pieces.append(anything(f"{name}_before"))
     pieces += literal_split(body, name)
     return pieces, not (fullmatch or end_text)
@@ -320,10 +323,12 @@ def literal_split(body, name):
     if not rest:
         return pieces
     tail = ""
-    for suffix in ("\\/", "/"):
-        if rest.endswith(suffix) and len(rest) > len(suffix) and ends_in_literal_slash(rest):
-            rest, tail = rest[: -len(suffix)], "/"
-            break
+    if rest.endswith("/") and ends_in_literal_slash(rest):
+        # `\/` is an escaped slash, `\\/` an escaped backslash and then a slash.
+        backslashes = len(rest[:-1]) - len(rest[:-1].rstrip("\\"))
+        cut = 2 if backslashes % 2 else 1
+        if len(rest) > cut:
+            rest, tail = rest[:-cut], "/"
     pieces.append(regex_param(name, rest))
     if tail:
         pieces.append(text(tail))

@@ -1,0 +1,8 @@
+"""helpdesk's URLconf at the root, with its namespace, as its docs give it."""
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("helpdesk.urls", namespace="helpdesk")),
+]
