@@ -57,7 +57,6 @@ import collections
 import contextlib
 import http.client
 import io
-import json
 import os
 import random
 import re
@@ -697,19 +696,7 @@ def project_summary(settings, templates, oracle, urlconfs):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    stdout = sys.stdout
-    # The project may print at import (or while answering); keep stdout pure JSON.
-    with contextlib.redirect_stdout(sys.stderr):
-        status, report = run(args)
-    if report is not None:
-        try:
-            json.dump(report, stdout, indent=1)
-            stdout.write("\n")
-            stdout.flush()
-        except BrokenPipeError:  # e.g. piped into `head`: not an error
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
-    return status
+    return probe.run_and_print(run, parse_args(argv))
 
 
 if __name__ == "__main__":

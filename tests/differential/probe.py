@@ -1156,7 +1156,12 @@ def probe_host(app, args, host, probes, tag_host, results):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    return run_and_print(run, parse_args(argv))
+
+
+def run_and_print(run, args):
+    """`run(args)` with whatever the app prints sent to stderr (stdout carries one JSON
+    report, also for tests/differential/django_probe.py); returns its exit status."""
     stdout = sys.stdout
     # The app may print at import (or while routing); keep stdout pure JSON.
     with contextlib.redirect_stdout(sys.stderr):

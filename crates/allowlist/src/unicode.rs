@@ -220,12 +220,12 @@ fn ranges_class(class: &ClassUnicode, negated: bool) -> String {
 
 fn push_ranges(out: &mut String, class: &ClassUnicode) {
     for range in class.ranges() {
-        push_class_char(out, range.start());
+        push_char(out, range.start());
         if range.end() > range.start() {
             if u32::from(range.end()) > u32::from(range.start()) + 1 {
                 out.push('-');
             }
-            push_class_char(out, range.end());
+            push_char(out, range.end());
         }
     }
 }
@@ -238,10 +238,6 @@ fn push_char(out: &mut String, c: char) {
     } else {
         out.push_str(&format!("\\x{{{:x}}}", u32::from(c)));
     }
-}
-
-fn push_class_char(out: &mut String, c: char) {
-    push_char(out, c);
 }
 
 #[cfg(test)]

@@ -26,6 +26,18 @@ _SPECIAL = set(".^$*+?{}[]|()\\")
 _QUANTIFIER_START = set("*+?{")
 
 
+def regex_parser():
+    """Python's own regex parser and its constants (moved in 3.11): Django's regexes are
+    read as `re` reads them."""
+    try:
+        from re import _constants as c
+        from re import _parser as sre_parse
+    except ImportError:  # Python < 3.11
+        import sre_constants as c
+        import sre_parse
+    return sre_parse, c
+
+
 def import_django():
     try:
         import django
@@ -89,12 +101,7 @@ def uses(middleware, base):
 
 def can_match_slash(regex):
     """Whether some match of `regex` may contain `/` (conservative: True when unsure)."""
-    try:
-        from re import _parser as sre_parse
-        from re import _constants as c
-    except ImportError:  # Python < 3.11
-        import sre_constants as c
-        import sre_parse
+    sre_parse, c = regex_parser()
 
     def items(pattern):
         for op, av in pattern:
@@ -236,12 +243,7 @@ def regex_pieces(regex, endpoint, fullmatch, name):
 
     Returns the pieces and whether anything may follow them (the rest of an include, or
     a continuation an endpoint ignores)."""
-    try:
-        from re import _parser as sre_parse
-        from re import _constants as c
-    except ImportError:  # Python < 3.11
-        import sre_constants as c
-        import sre_parse
+    sre_parse, c = regex_parser()
 
     parsed = list(sre_parse.parse(regex))
     body = regex
@@ -338,12 +340,7 @@ def literal_split(body, name):
 def ends_in_literal_slash(regex):
     """Whether the last top-level item of `regex` is a literal `/` (not inside a group,
     not quantified, not an escape's tail)."""
-    try:
-        from re import _parser as sre_parse
-        from re import _constants as c
-    except ImportError:  # Python < 3.11
-        import sre_constants as c
-        import sre_parse
+    sre_parse, c = regex_parser()
     try:
         parsed = list(sre_parse.parse(regex))
     except Exception:
