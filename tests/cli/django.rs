@@ -37,6 +37,11 @@ fn generate(settings: &str, extra: &[&str]) -> tempfile::TempDir {
 
 /// `tests/differential/django_probe.py` against whatever server listens on `port`.
 pub(crate) fn probe(settings: &str, urlconf: Option<&str>, port: u16) -> Value {
+    probe_with(settings, urlconf, port, &[])
+}
+
+/// [`probe`] with more flags (`--methods`).
+fn probe_with(settings: &str, urlconf: Option<&str>, port: u16, flags: &[&str]) -> Value {
     let mut command = Command::new(venv().join("bin/python"));
     command
         .arg(repo().join("tests/differential/django_probe.py"))
@@ -46,6 +51,7 @@ pub(crate) fn probe(settings: &str, urlconf: Option<&str>, port: u16) -> Value {
     if let Some(urlconf) = urlconf {
         command.args(["--urlconf", urlconf]);
     }
+    command.args(flags);
     let result = command.output().expect("django_probe.py runs");
     assert!(
         result.status.success(),
@@ -261,5 +267,111 @@ fn a_case_insensitive_regex_is_refused_with_the_reason() {
         "mysite.settings",
         &["--urlconf", "mysite.urls_refused_caseless"],
         "(?i)",
+    );
+}
+
+/// With `--methods` (README, "Django"): what nginx lets through per method against what
+/// Django dispatches to the view's code (`django_probe.py --methods`: the views' innermost
+/// code stubbed, Django's own dispatch and decorators kept). Exact on canonical paths and
+/// invalid UTF-8, refusals with Django's own status and `Allow`; in the classes refused by
+/// design nginx's 404 may stand where Django would answer 405 (`other`).
+fn check_methods(report: &Value, label: &str) {
+    let line = summarize(label, report);
+    assert!(
+        count(report, "canonical", "probes") > 1000,
+        "too few probes: {line}"
+    );
+    assert!(
+        count(report, "canonical", "truth_allowed") > 100,
+        "too few allowed probes: {line}"
+    );
+    for class in CLASSES {
+        let examples = &report["classes"][class]["examples"];
+        let context = format!("{class}: {line}\nexamples: {examples:#}");
+        assert_eq!(count(report, class, "false_allows"), 0, "{context}");
+        if !PRICED.contains(&class) {
+            assert_eq!(count(report, class, "false_denies"), 0, "{context}");
+            assert_eq!(count(report, class, "other"), 0, "{context}");
+        }
+    }
+}
+
+/// Status and `Allow` header of `METHOD path` on 127.0.0.1:port.
+fn ask(port: u16, method: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let allow = response
+        .lines()
+        .find_map(|l| l.strip_prefix("Allow: "))
+        .unwrap_or("")
+        .to_owned();
+    (status, allow)
+}
+
+/// The URLconf of views that say which methods they take.
+const METHODS_URLCONF: &str = "mysite.urls_methods";
+
+#[test]
+fn methods_of_views_are_enforced_exactly() {
+    let out = generate(
+        "mysite.settings",
+        &["--urlconf", METHODS_URLCONF, "--methods"],
+    );
+    let nginx = Nginx::with_allowlist(out.path());
+    let answers = |method: &str, path: &str| ask(nginx.port, method, path);
+    // A class-based view: its handlers, HEAD lent by get, OPTIONS by View.options.
+    assert_eq!(answers("PUT", "/"), (405, "GET, HEAD, OPTIONS".to_owned()));
+    assert_eq!(answers("HEAD", "/").0, 200);
+    assert_eq!(
+        answers("GET", "/submit/"),
+        (405, "OPTIONS, POST".to_owned())
+    );
+    // require_GET: HEAD is Django's 405 too; login_required over require_http_methods.
+    assert_eq!(answers("HEAD", "/get/"), (405, "GET".to_owned()));
+    assert_eq!(answers("POST", "/members/"), (405, "GET, PUT".to_owned()));
+    assert_eq!(answers("PUT", "/members/").0, 200);
+    // APPEND_SLASH and LocaleMiddleware redirect whatever the method.
+    assert_eq!(answers("DELETE", "/get").0, 200);
+    assert_eq!(answers("GET", "/hello/").0, 200);
+    assert_eq!(
+        answers("GET", "/en/hello/"),
+        (405, "OPTIONS, POST".to_owned())
+    );
+    // Views that do not say: every method.
+    assert_eq!(answers("DELETE", "/any/").0, 200);
+    assert_eq!(answers("FOO", "/object/").0, 200);
+    check_methods(
+        &probe_with(
+            "mysite.settings",
+            Some(METHODS_URLCONF),
+            nginx.port,
+            &["--methods"],
+        ),
+        "django mysite.urls_methods --methods",
+    );
+}
+
+#[test]
+fn without_the_methods_flag_every_method_passes() {
+    let out = generate("mysite.settings", &["--urlconf", METHODS_URLCONF]);
+    let nginx = Nginx::with_allowlist(out.path());
+    // Django answers these 405 itself.
+    assert_eq!(ask(nginx.port, "PUT", "/get/"), (200, String::new()));
+    assert_eq!(ask(nginx.port, "GET", "/submit/"), (200, String::new()));
+    check(
+        &probe("mysite.settings", Some(METHODS_URLCONF), nginx.port),
+        "django mysite.urls_methods",
     );
 }

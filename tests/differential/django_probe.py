@@ -26,6 +26,32 @@ Truth model: Django itself, never a model of it. See /work/shared/semantics-djan
   locale redirect depends on the client's language; an allowlist is a union over
   clients). ALLOWED_HOSTS is forced to ["*"] so a host check cannot answer 400.
 
+With --methods (for an allowlist generated with `--methods`) every probe is sent to nginx
+with each of probe.PROBE_METHODS and judged per method, as probe.py judges Flask apps:
+the truth for `M path` is Django's answer, "pass", 404, or "405 ALLOW,LIST" (the Allow
+header of Django's 405), over every Accept-Language (any "pass" wins, then a 405). What
+Django dispatches is never worked out here from the views' attributes (that is what the
+source does, and the test would check the source against itself): the resolved view is
+kept, and only its innermost code is swapped for the 200 stub, so that Django's own
+checks run as they do in production:
+* a class-based view (`as_view()`) becomes the same call on a subclass whose handler
+  methods (`get`, `post`…, the class's own; `View.options` stays Django's) answer 200:
+  `View.setup`, `View.dispatch`, `http_method_names` and `http_method_not_allowed` decide;
+  a Django REST framework viewset (`as_view(actions)`) likewise, its actions stubbed;
+* a decorated function (`require_http_methods`, `login_required`, `csrf_exempt`…) is
+  copied with the function it wraps (the `__wrapped__` its closure holds) replaced, level
+  by level down to the innermost, so each decorator's own check runs;
+* a view whose wrapped function is out of reach (a decorator without `__wrapped__`, or
+  whose closure does not hold it; a callable object) is replaced whole, so every method
+  passes: the truth then says "any method", which an allowlist that restricts it fails.
+Every request is made as a client that may: CSRF checks are off (a real client sends the
+token; CsrfViewMiddleware's 403 is no refusal of the method) and `request.user` is a
+stand-in that is active, staff, superuser and has every permission (login_required's
+redirect is no refusal of the method either). So "pass" means Django runs the view's code
+for M for some client, or a middleware answers (the APPEND_SLASH and LocaleMiddleware
+redirects, for any method); 404 and 405 are Django's refusals. Without --methods nothing
+of this applies and the truth is the path-level one above.
+
 Probes that climb above the root once nginx resolves their dot segments (`/..`) are left
 out: nginx answers 400 to them whatever its configuration.
 
@@ -41,7 +67,7 @@ Usage (with the interpreter of a venv that has tests/requirements.txt):
 
     python tests/differential/django_probe.py --settings mysite.settings \\
         --app-dir tests/fixtures/django [--urlconf MODULE] (--port N | --dry-run) \\
-        [--host 127.0.0.1] [--seed N]
+        [--host 127.0.0.1] [--seed N] [--methods]
 
 The report's "app" is the settings module, followed by ":" and the URLconf when
 --urlconf is given; its "django" object says what the allowlist cannot learn from the
@@ -62,6 +88,7 @@ import random
 import re
 import sys
 import time
+import types
 import urllib.parse
 
 try:  # Python >= 3.11
@@ -493,13 +520,145 @@ def stub_view(request, *args, **kwargs):
     return HttpResponse(b"routewall stub")
 
 
+async def async_stub_view(request, *args, **kwargs):
+    return stub_view(request)
+
+
+def stub_handler(self, request, *args, **kwargs):
+    return stub_view(request)
+
+
+async def async_stub_handler(self, request, *args, **kwargs):
+    return stub_view(request)
+
+
+class Innermost:
+    """Views with only their innermost code swapped for the stub (see the module's docs),
+    made once per view; `whole` counts the views replaced whole."""
+
+    def __init__(self):
+        self.made = {}
+        self.whole = set()
+
+    def __call__(self, view):
+        key = id(view)
+        if key not in self.made:
+            self.made[key] = (view, self.stubbed(view))  # the view kept alive with its id
+        return self.made[key][1]
+
+    def stubbed(self, view):
+        chain = [view]
+        while True:
+            wrapper = chain[-1]
+            inner = getattr(wrapper, "__wrapped__", None)
+            # Only a function's closure can be rebuilt (a bound method's function takes its
+            # instance first); as_view() before Django 4.0 wraps its class, no code to stub.
+            if (inner is None or isinstance(inner, type)
+                    or not isinstance(wrapper, types.FunctionType) or not holding(wrapper, inner)):
+                break
+            chain.append(inner)
+        replacement = self.innermost(chain[-1])
+        for wrapper in reversed(chain[:-1]):
+            replacement = with_inner(wrapper, replacement)
+        return replacement
+
+    def innermost(self, view):
+        from asgiref.sync import iscoroutinefunction
+
+        cls = getattr(view, "view_class", None)
+        if isinstance(cls, type):
+            # Django's as_view(): the same call on a subclass with stub handlers.
+            return stub_class(cls).as_view(**(getattr(view, "view_initkwargs", None) or {}))
+        cls, actions = getattr(view, "cls", None), getattr(view, "actions", None)
+        if isinstance(cls, type) and isinstance(actions, dict):
+            # DRF's ViewSetMixin.as_view(actions): the actions are the code.
+            sub = stub_class(cls, actions.values())
+            return sub.as_view(dict(actions), **(getattr(view, "initkwargs", None) or {}))
+        if not isinstance(view, types.FunctionType):
+            self.whole.add(f"a {type(view).__module__}.{type(view).__qualname__} object")
+        elif getattr(view, "__wrapped__", None) is not None:
+            self.whole.add(f"{view.__module__}.{view.__qualname__}")
+        return async_stub_view if iscoroutinefunction(view) else stub_view
+
+
+def holding(wrapper, inner):
+    """Whether `wrapper` is a function whose closure holds `inner` (so a copy of it can
+    call something else)."""
+    cells = getattr(wrapper, "__closure__", None) or ()
+    return any(cell_holds(cell, inner) for cell in cells)
+
+
+def cell_holds(cell, value):
+    try:
+        return cell.cell_contents is value
+    except ValueError:  # an empty cell
+        return False
+
+
+def with_inner(wrapper, inner):
+    """A copy of the function `wrapper` whose closure holds `inner` where it held the
+    function it wraps (its `__wrapped__`)."""
+    old = wrapper.__wrapped__
+    cells = tuple(types.CellType(inner) if cell_holds(c, old) else c
+                  for c in wrapper.__closure__)
+    copy = types.FunctionType(wrapper.__code__, wrapper.__globals__, wrapper.__name__,
+                              wrapper.__defaults__, cells)
+    copy.__kwdefaults__ = wrapper.__kwdefaults__
+    copy.__dict__.update(wrapper.__dict__)
+    copy.__wrapped__ = inner
+    copy.__qualname__ = wrapper.__qualname__
+    copy.__module__ = wrapper.__module__
+    return copy
+
+
+def stub_class(cls, extra=()):
+    """A subclass of the view class `cls` whose own handlers (and `extra` methods, a
+    viewset's actions) answer 200; Django's View.options and everything else stay."""
+    from django.views import View
+
+    names = set(View.http_method_names) | set(getattr(cls, "http_method_names", ())) | set(extra)
+    handler = async_stub_handler if getattr(cls, "view_is_async", False) else stub_handler
+    stubs = {name: handler for name in names
+             if callable(getattr(cls, name, None))
+             and getattr(cls, name) is not getattr(View, name, None)}
+    return type(cls.__name__, (cls,), stubs)
+
+
+class ProbeUser:
+    """request.user for the method truth: a client allowed everything (login_required,
+    user_passes_test, permission_required and the admin let it in)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = True
+    is_superuser = True
+    pk = id = 1
+    username = "routewall-probe"
+
+    def get_username(self):
+        return self.username
+
+    def has_perm(self, perm, obj=None):
+        return True
+
+    def has_perms(self, perms, obj=None):
+        return True
+
+    def has_module_perms(self, app_label):
+        return True
+
+
 @contextlib.contextmanager
-def stubbed_views(urlconfs):
+def stubbed_views(urlconfs, innermost=None):
     """Swap the view of every resolved request for stub_view (after resolution, so the
     middleware that resolves on its own, APPEND_SLASH and the locale redirect, still
     sees the real views and their attributes). Adds to the set `urlconfs` every
     per-request URLconf (`request.urlconf`, set by middleware such as django-hosts): the
-    probes then tell only what Host `localhost` gets."""
+    probes then tell only what Host `localhost` gets.
+
+    With `innermost` (an Innermost, for --methods) the view is kept with only its
+    innermost code swapped, CSRF checks are off and the client may do anything."""
     from django.core.handlers.base import BaseHandler
 
     original = BaseHandler.resolve_request
@@ -508,7 +667,13 @@ def stubbed_views(urlconfs):
         if hasattr(request, "urlconf"):
             urlconfs.add(str(request.urlconf))
         match = original(self, request)
-        match.func = stub_view
+        if innermost is None:
+            match.func = stub_view
+        else:
+            match.func = innermost(match.func)
+            # As Django's test client does: a real client sends the CSRF token.
+            request._dont_enforce_csrf_checks = True
+            request.user = ProbeUser()
         return match
 
     BaseHandler.resolve_request = resolve_request
@@ -528,13 +693,17 @@ class Oracle:
         self.errors = []
 
     def status(self, raw, method, language):
+        return self.response(raw, method, language)[0]
+
+    def response(self, raw, method, language):
+        """(status, headers) of `method raw` with Accept-Language `language`."""
         from django.utils import translation
 
         environ = gunicorn_environ(raw, method, language)
         seen = []
 
         def start_response(status, headers, exc_info=None):
-            seen.append(status)
+            seen.append((status, headers))
 
         translation.deactivate()  # as a fresh worker thread: LocaleMiddleware decides
         response = self.handler(environ, start_response)
@@ -543,15 +712,30 @@ class Oracle:
                 pass
         finally:
             response.close()  # request_finished, as a WSGI server does
-        code = int(seen[0].split()[0])
+        status, headers = seen[0]
+        code = int(status.split()[0])
         self.statuses[code] += 1
         if code >= 500 and len(self.errors) < 20:
-            self.errors.append(f"{method} {raw} Accept-Language={language}: {seen[0]}")
-        return code
+            self.errors.append(f"{method} {raw} Accept-Language={language}: {status}")
+        return code, headers
 
     def allowed(self, raw):
         return any(self.status(raw, method, language) != 404
                    for method in TRUTH_METHODS for language in self.languages)
+
+    def outcome(self, raw, method):
+        """Django's answer to `method raw` for some client (--methods): "pass" when some
+        Accept-Language gets anything but 404 and 405, else the 405 as probe.Nginx
+        reports one ("405 GET,HEAD"), else 404."""
+        refusals = []
+        for language in self.languages:
+            code, headers = self.response(raw, method, language)
+            if code not in (404, 405):
+                return "pass"
+            if code == 405:
+                allow = ",".join(h for k, v in headers if k.lower() == "allow" for h in v.split(","))
+                refusals.append(f"405 {','.join(sorted(m.strip() for m in allow.split(',') if m.strip()))}")
+        return refusals[0] if refusals else 404
 
 
 def gunicorn_environ(raw, method, language):
@@ -595,7 +779,9 @@ def converter_classes():
     return {type(conv) for conv in get_converters().values()}
 
 
-def truth_rows(probes, oracle):
+def truth_rows(probes, oracle, methods=False):
+    if methods:
+        return method_truth_rows(probes, oracle)
     rows = []
     for raw in probes:
         cls = classify(raw)
@@ -605,6 +791,26 @@ def truth_rows(probes, oracle):
                 if oracle.allowed(raw):
                     cls = "converter_check"
         rows.append({"path": raw, "class": cls, "truth": truth, "nginx": None})
+    return rows
+
+
+def method_truth_rows(probes, oracle):
+    """One row per probe and method of probe.PROBE_METHODS (--methods), judged as probe.py
+    judges them: the truth is "pass", and "answer" the refusal nginx must repeat. A
+    refusal that becomes another answer once every converter accepts what its regex
+    matched is the converter_check class (the project refuses the value in code)."""
+    rows = []
+    for raw in probes:
+        cls = classify(raw)
+        for method in probe.PROBE_METHODS:
+            answer = oracle.outcome(raw, method)
+            method_cls = cls
+            if answer != "pass":
+                with probe.accepting_converters(converter_classes()):
+                    if oracle.outcome(raw, method) != answer:
+                        method_cls = "converter_check"
+            rows.append({"path": raw, "method": method, "class": method_cls,
+                         "truth": answer == "pass", "answer": answer, "nginx": None})
     return rows
 
 
@@ -623,6 +829,11 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, help="nginx port (not needed with --dry-run)")
     parser.add_argument("--dry-run", action="store_true", help="compute truth only")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--methods", action="store_true",
+        help="send every probe with several methods and compare 404/405/Allow too "
+             "(for an allowlist generated with --methods)",
+    )
     args = parser.parse_args(argv)
     if args.port is None and not args.dry_run:
         parser.error("--port is required unless --dry-run")
@@ -643,13 +854,17 @@ def run(args):
     probes = generate_probes(templates, settings, random.Random(args.seed))
     oracle = Oracle(settings, handler)
     urlconfs = set()
-    with stubbed_views(urlconfs):
-        rows = truth_rows(probes, oracle)
+    innermost = Innermost() if args.methods else None
+    with stubbed_views(urlconfs, innermost):
+        rows = truth_rows(probes, oracle, args.methods)
     elapsed = time.monotonic() - started
     print(f"django_probe.py: {len(rows)} probes from {len(templates)} patterns, truth in "
           f"{elapsed:.1f} s ({sum(oracle.statuses.values())} requests)", file=sys.stderr)
     for line in oracle.errors:
         print(f"django_probe.py: the project answered 5xx: {line}", file=sys.stderr)
+    for name in sorted(innermost.whole if innermost else ()):
+        print(f"django_probe.py: the wrapped code of {name} is out of reach: replaced whole "
+              "(the truth lets every method through to it)", file=sys.stderr)
     for name in sorted(urlconfs):
         print(f"django_probe.py: a middleware set request.urlconf = {name!r}: the truth is "
               "for Host localhost only", file=sys.stderr)
@@ -662,7 +877,7 @@ def run(args):
         nginx = probe.Nginx(args.host, args.port)
         try:
             for row in rows:
-                row["nginx"] = nginx.status(row["path"])
+                row["nginx"] = nginx.status(row["path"], row.get("method", "GET"))
         except (http.client.HTTPException, OSError) as exc:
             print(f"django_probe.py: nginx at {args.host}:{args.port} failed: {exc!r}",
                   file=sys.stderr)
@@ -670,11 +885,11 @@ def run(args):
         finally:
             nginx.close()
     report = probe.build_report(spec, rows, args.dry_run)
-    report["django"] = project_summary(settings, templates, oracle, urlconfs)
+    report["django"] = project_summary(settings, templates, oracle, urlconfs, innermost)
     return 0, report
 
 
-def project_summary(settings, templates, oracle, urlconfs):
+def project_summary(settings, templates, oracle, urlconfs, innermost=None):
     """What the allowlist cannot read from the URL patterns, and how Django answered."""
     import django
 
@@ -692,6 +907,7 @@ def project_summary(settings, templates, oracle, urlconfs):
         "request_urlconfs": sorted(urlconfs),
         "templates": len(templates),
         "statuses": {str(k): v for k, v in sorted(oracle.statuses.items())},
+        **({"views_replaced_whole": sorted(innermost.whole)} if innermost else {}),
     }
 
 

@@ -244,6 +244,13 @@ fn build_inner(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    if layout.methods.is_empty() {
+        // No rule names a method (a Django project whose views do not say): every method
+        // may ask for the same paths, one table as without enforcement.
+        let any_method = candidates.iter().filter(|c| c.methods.is_none()).collect();
+        push_table(&mut layout, "path", any_method, &defs);
+        return Ok(layout);
+    }
     for (i, method) in layout.methods.clone().iter().enumerate() {
         let ok = candidates.iter().filter(|c| c.accepts(method)).collect();
         push_table(&mut layout, &format!("ok_{i}"), ok, &defs);
@@ -1273,6 +1280,17 @@ mod tests {
         assert!(by_name("ok_0").contains("/page") && !by_name("ok_0").contains("/only-post/"));
         // A rule without methods answers every method, including ones no rule names.
         assert_eq!(by_name("ok_other").iter().collect::<Vec<_>>(), ["/any"]);
+    }
+
+    #[test]
+    fn methods_named_by_no_rule_leave_one_table() {
+        let mut table = RouteTable::new("django", "mysite.settings");
+        table.routes = vec![route("/any"), route("/other/")];
+        let l = build(&table, true, CodeChecks::Allow).expect("builds");
+        assert!(l.methods.is_empty());
+        let names: Vec<&str> = l.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["path"]);
+        assert!(l.tables[0].statics.contains("/any") && l.tables[0].statics.contains("/other"));
     }
 
     #[test]

@@ -348,6 +348,254 @@ def ends_in_literal_slash(regex):
     return bool(parsed) and parsed[-1] == (c.LITERAL, 0x2F)
 
 
+# ---------------------------------------------------------------------------------------
+# APPEND_SLASH twins of a route that ends in a regex.
+#
+# CommonMiddleware redirects a path `x` that does not end in `/` when `x/` resolves. When
+# the route ends in a literal `/`, the allowlist derives that twin itself; when it ends in
+# a regex (wiki's `^(?P<path>.+/|)$`), the twin's last parameter is the regex's right
+# quotient by `/` ({x : x/ matches}), less what ends in `/`. Both are computed on Python's
+# own parse of the regex and printed back as a Python regex (the standard library has no
+# printer, hence `_unparse`); whether an atom matches `/` or nothing is asked of `re`.
+
+
+class Unsupported(Exception):
+    """The regex holds something the quotient does not handle: no twin is derived."""
+
+
+def slash_twin_regex(regex, empty_allowed):
+    """The Python regex of {x : x + "/" fullmatches `regex`, x does not end in `/`, and x
+    is not empty unless `empty_allowed`}, or None when that set is empty or cannot be
+    computed."""
+    return _redirected_regex(regex, empty_allowed, quotient=True)
+
+
+def not_ending_in_slash_regex(regex, empty_allowed):
+    """The Python regex of what `regex` fullmatches that does not end in `/` (and is not
+    empty unless `empty_allowed`), or None when that set is empty or cannot be computed."""
+    return _redirected_regex(regex, empty_allowed, quotient=False)
+
+
+def _redirected_regex(regex, empty_allowed, quotient):
+    sre_parse, c = regex_parser()
+    try:
+        parsed = sre_parse.parse(regex)
+        flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags
+        heads = _quotient(list(parsed), flags) if quotient else [list(parsed)]
+        alternatives = []
+        for head in heads:
+            alternatives += _not_ending_in_slash(head, flags, empty_allowed)
+        if not alternatives:
+            return None
+        body = "|".join(dict.fromkeys(_unparse(alt, c) for alt in alternatives))
+        return _flag_prefix(flags, c) + body
+    except (Unsupported, re.error, RecursionError):
+        return None
+
+
+_FLAG_LETTERS = (("IGNORECASE", "i"), ("MULTILINE", "m"), ("DOTALL", "s"), ("VERBOSE", "x"), ("ASCII", "a"))
+
+
+def _flag_prefix(flags, c):
+    letters = "".join(letter for name, letter in _FLAG_LETTERS if flags & getattr(c, f"SRE_FLAG_{name}"))
+    return f"(?{letters})" if letters else ""
+
+
+def _atom_matches(item, flags, text):
+    """Whether the one-item sequence `item` fullmatches `text`, asked of `re`."""
+    sre_parse, c = regex_parser()
+    return re.fullmatch(_flag_prefix(flags, c) + _unparse([item], c), text) is not None
+
+
+def _nullable(item, flags):
+    return _atom_matches(item, flags, "")
+
+
+def _quotient(sequence, flags):
+    """Sequences whose union is {x : x + "/" matches `sequence`}."""
+    sre_parse, c = regex_parser()
+    if not sequence:
+        return []
+    *head, last = sequence
+    op, av = last
+    if op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
+        return [head] if _atom_matches(last, flags, "/") else []
+    if op == c.SUBPATTERN:
+        group, add, remove, inner = av
+        scoped = (flags | add) & ~remove
+        out = [head + [(c.SUBPATTERN, (None, add, remove, alt))] for alt in _quotient(list(inner), scoped)]
+        return out + (_quotient(head, flags) if _nullable(last, flags) else [])
+    if op == c.BRANCH:
+        out = [head + [_group([alt])] for branch in av[1] for alt in _quotient(list(branch), flags)]
+        return out + (_quotient(head, flags) if _nullable(last, flags) else [])
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+        low, high, inner = av
+        out = []
+        if high != 0:
+            rest = _repeat(op, max(low - 1, 0), high, inner, c)
+            out += [head + rest + [_group([alt])] for alt in _quotient(list(inner), flags)]
+        if low == 0 or _nullable((c.SUBPATTERN, (None, 0, 0, inner)), flags):
+            out += _quotient(head, flags)
+        return out
+    raise Unsupported(op)
+
+
+def _not_ending_in_slash(sequence, flags, empty_allowed):
+    """Sequences whose union is what `sequence` matches that does not end in `/` (and is
+    not empty unless `empty_allowed`)."""
+    if not sequence:
+        return [[]] if empty_allowed else []
+    *head, last = sequence
+    out = [head + [alt] for alt in _nonempty_not_slash(last, flags)]
+    if _nullable(last, flags):
+        out += _not_ending_in_slash(head, flags, empty_allowed)
+    return out
+
+
+def _nonempty_not_slash(item, flags):
+    """Items whose union is what `item` matches that is not empty and ends in no `/`."""
+    sre_parse, c = regex_parser()
+    op, av = item
+    if op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
+        if not _atom_matches(item, flags, "/"):
+            return [item]
+        return _class_without_slash(item, flags, c)
+    if op == c.SUBPATTERN:
+        group, add, remove, inner = av
+        scoped = (flags | add) & ~remove
+        return [(c.SUBPATTERN, (None, add, remove, alt)) for alt in _not_ending_in_slash(list(inner), scoped, False)]
+    if op == c.BRANCH:
+        return [_group([alt]) for branch in av[1] for alt in _not_ending_in_slash(list(branch), flags, False)]
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+        low, high, inner = av
+        if high == 0:
+            return []
+        # The last non-empty repetition ends the match; empty ones may pad the count.
+        before = max(low - 1, 0) if not _nullable((c.SUBPATTERN, (None, 0, 0, inner)), flags) else 0
+        rest = _repeat(op, before, high, inner, c)
+        return [_group([rest + alt]) for alt in _not_ending_in_slash(list(inner), flags, False)]
+    raise Unsupported(op)
+
+
+def _class_without_slash(item, flags, c):
+    """One-character `item` (which matches `/`) less `/`, as items."""
+    op, av = item
+    if op == c.LITERAL:
+        return []
+    if op == c.NOT_LITERAL:
+        return [(c.IN, [(c.NEGATE, None), (c.LITERAL, av), (c.LITERAL, 0x2F)])]
+    if op == c.ANY:
+        if flags & c.SRE_FLAG_DOTALL:
+            return [(c.NOT_LITERAL, 0x2F)]
+        return [(c.IN, [(c.NEGATE, None), (c.LITERAL, 0x0A), (c.LITERAL, 0x2F)])]
+    members = list(av)
+    if members and members[0][0] == c.NEGATE:
+        return [(c.IN, members + [(c.LITERAL, 0x2F)])]
+    kept, alone = [], []
+    for member_op, member in members:
+        if member_op == c.LITERAL and member == 0x2F:
+            continue
+        if member_op == c.RANGE and member[0] <= 0x2F <= member[1]:
+            low, high = member
+            kept += [(c.RANGE, (low, 0x2E))] if low < 0x2F else []
+            kept += [(c.RANGE, (0x30, high))] if high > 0x2F else []
+        elif member_op == c.CATEGORY and str(member).startswith("CATEGORY_NOT_"):
+            # `\W` less `/` is `[^\w/]`, which a class cannot say next to other members.
+            positive = getattr(c, str(member).replace("CATEGORY_NOT_", "CATEGORY_"))
+            alone.append((c.IN, [(c.NEGATE, None), (c.CATEGORY, positive), (c.LITERAL, 0x2F)]))
+        else:
+            kept.append((member_op, member))
+    out = ([(c.IN, kept)] if kept else []) + alone
+    for atom in out:
+        if _atom_matches(atom, flags, "/"):
+            raise Unsupported("a class that still matches /")
+    return out
+
+
+def _group(sequences):
+    sre_parse, c = regex_parser()
+    return (c.BRANCH, (None, sequences)) if len(sequences) > 1 else (c.SUBPATTERN, (None, 0, 0, sequences[0]))
+
+
+def _repeat(op, low, high, inner, c):
+    if high != c.MAXREPEAT:
+        high -= 1
+    if high == 0:
+        return []
+    return [(op, (low, high, inner))]
+
+
+_CATEGORIES = {
+    "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D",
+    "CATEGORY_SPACE": r"\s", "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
+}
+
+
+def _char(code, in_class):
+    ch = chr(code)
+    special = "\\]^-[" if in_class else ".^$*+?{}[]|()\\#"
+    if ch in special or (in_class and ch in "&~"):
+        return "\\" + ch
+    if ch.isprintable() and not ch.isspace():
+        return ch
+    return f"\\x{code:02x}" if code < 0x100 else (f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+
+
+def _unparse(sequence, c):
+    """Python regex text for a parsed sequence (the inverse of `sre_parse.parse`, for the
+    node kinds the quotient produces)."""
+    out = []
+    for op, av in sequence:
+        if op == c.LITERAL:
+            out.append(_char(av, False))
+        elif op == c.NOT_LITERAL:
+            out.append("[^" + _char(av, True) + "]")
+        elif op == c.ANY:
+            out.append(".")
+        elif op == c.IN:
+            parts = []
+            for member_op, member in av:
+                if member_op == c.NEGATE:
+                    parts.append("^")
+                elif member_op == c.LITERAL:
+                    parts.append(_char(member, True))
+                elif member_op == c.RANGE:
+                    parts.append(_char(member[0], True) + "-" + _char(member[1], True))
+                elif member_op == c.CATEGORY:
+                    parts.append(_CATEGORIES[str(member)])
+                else:
+                    raise Unsupported(member_op)
+            out.append("[" + "".join(parts) + "]")
+        elif op == c.SUBPATTERN:
+            group, add, remove, inner = av
+            if add or remove:
+                on = "".join(letter for name, letter in _FLAG_LETTERS if add & getattr(c, f"SRE_FLAG_{name}"))
+                off = "".join(letter for name, letter in _FLAG_LETTERS if remove & getattr(c, f"SRE_FLAG_{name}"))
+                if (add | remove) & ~sum(getattr(c, f"SRE_FLAG_{name}") for name, _ in _FLAG_LETTERS):
+                    raise Unsupported("scoped flags")
+                out.append(f"(?{on}{'-' + off if off else ''}:" + _unparse(inner, c) + ")")
+            else:
+                out.append(("(" if group else "(?:") + _unparse(inner, c) + ")")
+        elif op == c.BRANCH:
+            out.append("(?:" + "|".join(_unparse(branch, c) for branch in av[1]) + ")")
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            low, high, inner = av
+            inner_text = _unparse(inner, c)
+            if not (len(inner) == 1 and inner[0][0] in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN, c.SUBPATTERN, c.BRANCH)):
+                inner_text = "(?:" + inner_text + ")"
+            if high == c.MAXREPEAT:
+                quantifier = {0: "*", 1: "+"}.get(low, f"{{{low},}}")
+            elif low == 0 and high == 1:
+                quantifier = "?"
+            else:
+                quantifier = f"{{{low}}}" if low == high else f"{{{low},{high}}}"
+            out.append(inner_text + quantifier + ("?" if op == c.MIN_REPEAT else ""))
+        else:
+            raise Unsupported(op)
+    return "".join(out)
+
+
 def pattern_pieces(pattern, endpoint, builtin_converters, index):
     """One level of the URLconf as pieces, and whether its match leaves a rest."""
     from django.urls import resolvers
@@ -399,7 +647,7 @@ def route_of(levels, language, state):
     name = levels[-1].name
     endpoint_name = ":".join(names + [name]) if name else levels[-1].lookup_str
     appends_slash = state["append_slash"] and getattr(view, "should_append_slash", True)
-    routes = routes_for(pieces, open_rest, appends_slash, endpoint_name, "".join(rule))
+    routes = routes_for(pieces, open_rest, appends_slash, endpoint_name, "".join(rule), view_methods(view))
     if locale_at is not None and state["locale_redirects"]:
         # LocaleMiddleware answers the unprefixed path with a redirect to the client's
         # language when that path resolves, or (APPEND_SLASH, whatever the view says)
@@ -416,7 +664,7 @@ def route_of(levels, language, state):
     return routes
 
 
-def routes_for(pieces, open_rest, appends_slash, endpoint, rule):
+def routes_for(pieces, open_rest, appends_slash, endpoint, rule, methods=None):
     """The route of `pieces`, and the slash-less twin APPEND_SLASH answers that the
     allowlist cannot derive: when anything may follow a final `/` (an endpoint regex
     without an end anchor), the path without that `/` is answered too."""
@@ -424,7 +672,7 @@ def routes_for(pieces, open_rest, appends_slash, endpoint, rule):
         "endpoint": endpoint,
         "rule": rule,
         "segments": merged(pieces + ([anything("continuation")] if open_rest else [])),
-        "methods": None,
+        "methods": methods,
         # Django's APPEND_SLASH answers `X` with a redirect when `X/` resolves, as
         # Werkzeug's strict slashes do; without it the path matches as it is.
         "strict_slashes": True,
@@ -432,14 +680,100 @@ def routes_for(pieces, open_rest, appends_slash, endpoint, rule):
         "exact": not appends_slash,
     }
     routes = [route]
-    shorter = merged(pieces)
-    last = shorter[-1] if shorter else None
-    if open_rest and appends_slash and last and last["kind"] == "static" and last["text"].endswith("/"):
-        shorter[-1] = text(last["text"][:-1])
-        twin = dict(route, segments=merged(shorter), exact=True)
+    if not appends_slash:
+        return routes
+    pieces = merged(pieces)
+    # With methods the allowlist's own twin would take the route's methods, but
+    # CommonMiddleware redirects whatever the method: the twin is written below.
+    if methods is not None or (not open_rest and not allowlist_twin_is_exact(pieces)):
+        # The allowlist's own twin (the path less its final `/`) would let through what
+        # Django does not redirect: the route says exactly which twin there is, below.
+        route["exact"] = True
+    for segments in slash_twins(pieces, open_rest or methods is not None):
+        if not merged(segments):
+            continue  # the root less its slash: no request path
+        twin = dict(route, segments=merged(segments), exact=True, methods=None)
         twin["endpoint"] = f"{endpoint} (APPEND_SLASH redirect)"
         routes.append(twin)
     return routes
+
+
+def slash_twins(pieces, open_rest):
+    """The pieces of the paths APPEND_SLASH redirects to a route of `pieces` ({x : x/
+    is a path of `pieces`, x does not end in `/`}) that the allowlist does not derive
+    itself (it does for a final literal `/` when nothing may follow and that twin is
+    exact): a final literal `/` taken off, a final parameter's regex quotient by `/`, and,
+    when the final parameter may be empty, the twins of what comes before it."""
+    last = pieces[-1] if pieces else None
+    if last is None:
+        return []
+    if last["kind"] == "static":
+        if last["text"].endswith("/") and (open_rest or not allowlist_twin_is_exact(pieces)):
+            return not_ending_in_slash(merged(pieces[:-1] + [text(last["text"][:-1])]))
+        return []
+    regex = last["converter"]["regex"]
+    twins = []
+    quotient = slash_twin_regex(regex, False)
+    if quotient is not None:
+        twins.append(pieces[:-1] + [with_regex(last, quotient)])
+    if re.fullmatch(regex, "/"):
+        twins += not_ending_in_slash(pieces[:-1])  # the parameter is the `/` alone
+    if re.fullmatch(regex, ""):
+        twins += slash_twins(pieces[:-1], True)
+    return twins
+
+
+def not_ending_in_slash(pieces):
+    """`pieces` as lists of pieces whose paths are those of `pieces` that do not end in
+    `/` (what APPEND_SLASH may redirect)."""
+    last = pieces[-1] if pieces else None
+    if last is None:
+        return []
+    if last["kind"] == "static":
+        return [] if last["text"].endswith("/") else [pieces]
+    regex = last["converter"]["regex"]
+    out = []
+    restricted = not_ending_in_slash_regex(regex, False)
+    if restricted is not None:
+        out.append(pieces[:-1] + [with_regex(last, restricted)])
+    if re.fullmatch(regex, ""):
+        out += not_ending_in_slash(pieces[:-1])
+    return out
+
+
+def with_regex(param, regex):
+    """`param` matching `regex` instead of its own."""
+    converter = dict(param["converter"], regex=regex, part_isolating=not can_match_slash(regex))
+    return dict(param, converter=converter)
+
+
+def allowlist_twin_is_exact(pieces):
+    """Whether the path less a final literal `/` (the twin the allowlist derives for a
+    route that is not `exact`) is what APPEND_SLASH redirects: the route ends in `/`, and
+    what comes before that `/` can neither be empty nor end in `/` (`^a/x?/$` matches
+    `/a//`, whose slash-less `/a/` Django never redirects)."""
+    last = pieces[-1] if pieces else None
+    if last is None or last["kind"] != "static" or not last["text"].endswith("/"):
+        return True
+    if len(last["text"]) > 1:
+        return last["text"][-2] != "/"
+    before = pieces[-2] if len(pieces) > 1 else None
+    if before is None or before["kind"] != "param":
+        return True
+    regex = before["converter"]["regex"]
+    return re.fullmatch(regex, "") is None and slash_twin_regex(regex, True) is None and not _unknown(regex)
+
+
+def _unknown(regex):
+    """Whether the quotient cannot read `regex` (then nothing about it is assumed)."""
+    sre_parse, c = regex_parser()
+    try:
+        parsed = sre_parse.parse(regex)
+        flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags
+        _quotient(list(parsed), flags)
+        return False
+    except (Unsupported, re.error, RecursionError):
+        return True
 
 
 def merged(segments):

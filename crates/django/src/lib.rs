@@ -7,7 +7,9 @@
 //! `get_resolver().url_patterns` and prints every endpoint as a route: `path()` patterns as
 //! text and converters (each with the regex Django compiled), `re_path()` patterns as their
 //! Python regex, under every language the project serves; the script's docs say how
-//! Django's matching maps onto routewall's model.
+//! Django's matching maps onto routewall's model. `python/methods.py` reads the methods
+//! each view accepts (`require_http_methods`, class-based views, DRF views), for
+//! `--methods`.
 //!
 //! Options (`SourceContext::options`): `urlconf`, a URLconf module to read instead of
 //! `ROOT_URLCONF`.
@@ -27,10 +29,14 @@
 use routewall_core::{RouteSource, RouteTable, SourceContext, SourceEntry, SourceError};
 use routewall_python_host::DumpScript;
 
-/// The Django part of the dump script.
+/// The Django part of the dump script: the route table, then the methods of each view.
 pub const SCRIPT: DumpScript = DumpScript {
     source: "django",
-    code: include_str!("../python/read_table.py"),
+    code: concat!(
+        include_str!("../python/read_table.py"),
+        "\n",
+        include_str!("../python/methods.py")
+    ),
 };
 
 /// Reads Django projects (`--source django`).
