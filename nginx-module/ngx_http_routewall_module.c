@@ -25,8 +25,10 @@
  *   5. what is left are the routes that need single slashes: the longest `group` prefix
  *      of the path (prefixes end in `/`) picks the regexes to try: the group's, then its
  *      parent groups', and when no group matches, the `top` regexes. The first regex that
- *      matches decides: it allows, unless it is a `*_single` regex and the raw path holds
- *      an empty segment (the `single_slashes` regex, over the raw path, does not match).
+ *      matches decides: it allows, unless it is a `*_single` regex, the raw path holds
+ *      an empty segment (the `single_slashes` regex, over the raw path, does not match)
+ *      and the URI holds no `//` (nginx merged them, so the path matched is not the
+ *      app's; with `merge_slashes off;` it is).
  *      No match: 404.
  *
  * Why native matching: a PCRE run costs about half a microsecond here, a byte loop over a
@@ -1466,6 +1468,23 @@ ngx_http_routewall_matches(ngx_http_routewall_check_t *ck, ngx_regex_t *re,
 }
 
 
+/* Whether `uri` holds `//`: nginx, which merges them unless told not to, did not. A
+ * byte loop, since the URI may hold a decoded NUL; bounded by the URI's length. */
+static ngx_flag_t
+ngx_http_routewall_unmerged(ngx_str_t *uri)
+{
+    size_t  i;
+
+    for (i = 1; i < uri->len; i++) {
+        if (uri->data[i] == '/' && uri->data[i - 1] == '/') {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* The first regex of `list` (`what` regexes) that matches decides: YES, or NO when it
  * is a `*_single` regex and the raw path holds an empty segment; NGX_DECLINED when none
  * matches; ABORT. Bounded: one run per regex of the list, and one of single_slashes. */
@@ -1487,6 +1506,12 @@ ngx_http_routewall_try(ngx_http_routewall_check_t *ck, ngx_array_t *list,
         }
 
         if (rc == NGX_HTTP_ROUTEWALL_YES && regexes[i].single) {
+            if (ngx_http_routewall_unmerged(&ck->r->uri)) {
+                /* nginx did not merge slashes (`merge_slashes off;` in the socket's
+                 * default server): the path matched is the one the app routes. */
+                return NGX_HTTP_ROUTEWALL_YES;
+            }
+
             if (ck->table->single_slashes == NULL) {
                 /* No single_slashes regex to ask: refuse rather than guess. */
                 return NGX_HTTP_ROUTEWALL_NO;

@@ -7,7 +7,9 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::differential::{count, summarize};
-use crate::support::{Nginx, TreePass, assert_refused, module_args, repo, routewall, stderr, venv};
+use crate::support::{
+    Nginx, TreePass, UNMERGED, assert_refused, module_args, repo, routewall, stderr, venv,
+};
 
 /// The fixture projects' directory (the one `manage.py` sits in).
 fn project_dir() -> PathBuf {
@@ -65,13 +67,23 @@ fn probe_with(settings: &str, urlconf: Option<&str>, port: u16, flags: &[&str]) 
 pub(crate) const CLASSES: [&str; 4] = ["canonical", "double_slash", "dot_segments", "invalid_utf8"];
 
 /// Refusals by design (README, "Django"): dot segments (nginx resolves them, Django does
-/// not) and `//` (nginx merges it before the allowlist sees the path, so the allowlist
-/// refuses every `//` of a project that does not merge slashes, including the few that a
-/// `path` converter or a regex would take).
-pub(crate) const PRICED: [&str; 2] = ["dot_segments", "double_slash"];
+/// not).
+pub(crate) const PRICED: [&str; 1] = ["dot_segments"];
 
-/// Exact on canonical paths and invalid UTF-8, never a false allow anywhere.
+/// Exact on every class but dot segments, never a false allow anywhere: the verdict on a
+/// project served by nginx with `merge_slashes off;` ([`UNMERGED`], the reference
+/// deployment).
 pub(crate) fn check(report: &Value, label: &str) {
+    check_pricing(report, label, &PRICED);
+}
+
+/// [`check`] for nginx that merges slashes (its default): the allowlist cannot see the
+/// `//` Django routes, so it refuses every one of them, and never lets one through.
+pub(crate) fn check_merged(report: &Value, label: &str) {
+    check_pricing(report, label, &["dot_segments", "double_slash"]);
+}
+
+fn check_pricing(report: &Value, label: &str, priced: &[&str]) {
     let line = summarize(label, report);
     assert!(
         count(report, "canonical", "probes") > 200,
@@ -86,10 +98,15 @@ pub(crate) fn check(report: &Value, label: &str) {
         let context = format!("{class}: {line}\nexamples: {examples:#}");
         assert_eq!(count(report, class, "false_allows"), 0, "{context}");
         assert_eq!(count(report, class, "other"), 0, "{context}");
-        if !PRICED.contains(&class) {
+        if !priced.contains(&class) {
             assert_eq!(count(report, class, "false_denies"), 0, "{context}");
         }
     }
+}
+
+/// nginx serving the allowlist in `out` the way Django is deployed ([`UNMERGED`]).
+pub(crate) fn serve(out: &Path) -> Nginx {
+    Nginx::with_allowlist_and(out, UNMERGED)
 }
 
 fn assert_exact(settings: &str, urlconf: Option<&str>, extra: &[&str]) {
@@ -98,7 +115,7 @@ fn assert_exact(settings: &str, urlconf: Option<&str>, extra: &[&str]) {
         flags.extend(["--urlconf", urlconf]);
     }
     let out = generate(settings, &flags);
-    let nginx = Nginx::with_allowlist(out.path());
+    let nginx = serve(out.path());
     let label = format!("django {settings} {}", urlconf.unwrap_or(""));
     check(&probe(settings, urlconf, nginx.port), label.trim_end());
 }
@@ -106,6 +123,21 @@ fn assert_exact(settings: &str, urlconf: Option<&str>, extra: &[&str]) {
 #[test]
 fn fixture_project_is_exact() {
     assert_exact("mysite.settings", None, &[]);
+}
+
+/// Behind nginx that merges slashes, the `//` paths Django routes are refused (nginx
+/// checked their merged twin), and nothing else changes.
+#[test]
+fn fixture_project_behind_merging_nginx_refuses_double_slashes_only() {
+    let out = generate("mysite.settings", &[]);
+    let nginx = Nginx::with_allowlist(out.path());
+    let report = probe("mysite.settings", None, nginx.port);
+    check_merged(&report, "django mysite.settings, nginx merging slashes");
+    assert!(
+        count(&report, "double_slash", "false_denies") > 0,
+        "the fixture routes some `//` paths: {}",
+        summarize("merging", &report)
+    );
 }
 
 #[test]
@@ -127,7 +159,7 @@ fn hostile_pattern_text_is_exact() {
 fn fixture_project_is_exact_in_the_tree_layout() {
     let pass = TreePass::new();
     let out = generate("mysite.settings", &pass.args());
-    let nginx = Nginx::with_tree(out.path());
+    let nginx = Nginx::with_tree_and(out.path(), UNMERGED);
     check(
         &probe("mysite.settings", None, nginx.port),
         "django mysite.settings --layout tree",
@@ -139,7 +171,7 @@ fn fixture_project_is_exact_in_the_module_layout() {
     let args = module_args();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = generate("mysite.settings", &args);
-    let nginx = Nginx::with_module(out.path());
+    let nginx = Nginx::with_module_and(out.path(), UNMERGED);
     check(
         &probe("mysite.settings", None, nginx.port),
         "django mysite.settings --layout module",
@@ -329,7 +361,7 @@ fn methods_of_views_are_enforced_exactly() {
         "mysite.settings",
         &["--urlconf", METHODS_URLCONF, "--methods"],
     );
-    let nginx = Nginx::with_allowlist(out.path());
+    let nginx = serve(out.path());
     let answers = |method: &str, path: &str| ask(nginx.port, method, path);
     // A class-based view: its handlers, HEAD lent by get, OPTIONS by View.options.
     assert_eq!(answers("PUT", "/"), (405, "GET, HEAD, OPTIONS".to_owned()));
@@ -366,7 +398,7 @@ fn methods_of_views_are_enforced_exactly() {
 #[test]
 fn without_the_methods_flag_every_method_passes() {
     let out = generate("mysite.settings", &["--urlconf", METHODS_URLCONF]);
-    let nginx = Nginx::with_allowlist(out.path());
+    let nginx = serve(out.path());
     // Django answers these 405 itself.
     assert_eq!(ask(nginx.port, "PUT", "/get/"), (200, String::new()));
     assert_eq!(ask(nginx.port, "GET", "/submit/"), (200, String::new()));

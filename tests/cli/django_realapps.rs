@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::django::check;
-use crate::support::{Nginx, repo};
+use crate::django::{check, serve};
+use crate::support::repo;
 
 /// The venv with the pinned projects (`ROUTEWALL_REALAPPS_DJANGO_VENV` overrides).
 fn realapps_venv() -> PathBuf {
@@ -79,7 +79,7 @@ fn assert_project_exact(name: &str, patterns: u64, routes: u64) {
     let got = manifest["routes"].as_array().map_or(0, Vec::len) as u64;
     assert_eq!(got, routes, "{name}: the pinned project changed its routes");
 
-    let nginx = Nginx::with_allowlist(out.path());
+    let nginx = serve(out.path());
     let report = probe(&dir, &settings, &venv, nginx.port);
     assert_eq!(
         report["django"]["templates"].as_u64(),

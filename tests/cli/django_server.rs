@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::django::{check, generate_to, probe};
-use crate::support::{Nginx, get, nginx_binary, stderr};
+use crate::support::{Nginx, UNMERGED, get, nginx_binary, stderr};
 
 /// The server's body: routewall's check first, as the README says, then a location nginx
 /// serves itself (ACME challenges, which no probe asks for) and the app location. The app
@@ -26,7 +26,7 @@ fn server_body(out: &Path, app_port: u16) -> String {
 fn whole_config(dir: &Path, out: &Path, body: &Path) -> String {
     let (d, o, b) = (dir.display(), out.display(), body.display());
     format!(
-        "pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {o}/http.conf;\n    server {{\n        listen 127.0.0.1:8080;\n        server_name localhost;\n        include {b};\n    }}\n}}\n"
+        "pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {o}/http.conf;\n    server {{\n        listen 127.0.0.1:8080;\n        server_name localhost;\n        merge_slashes off;\n        include {b};\n    }}\n}}\n"
     )
 }
 
@@ -63,7 +63,7 @@ fn fixture_project_is_exact_in_the_server_layout() {
 
     let nginx = Nginx::start(
         &format!("    include {}/http.conf;", out.display()),
-        &format!("        include {};", body.display()),
+        &format!("        include {};\n{UNMERGED}", body.display()),
     );
     // nginx's own location answers, and only under its prefix.
     assert_eq!(

@@ -156,15 +156,25 @@ impl Nginx {
 
     /// nginx serving the allowlist in `out` in front of `location / { return 200 }`.
     pub(crate) fn with_allowlist(out: &Path) -> Nginx {
+        Nginx::with_allowlist_and(out, "")
+    }
+
+    /// [`Nginx::with_allowlist`] with `server_extra` in the server ([`UNMERGED`], say).
+    pub(crate) fn with_allowlist_and(out: &Path, server_extra: &str) -> Nginx {
         let o = out.display();
         Nginx::start(
             &format!("    include {o}/http.conf;"),
             &format!(
-                "        location / {{\n            include {o}/location.conf;\n            return 200 \"passed\\n\";\n        }}"
+                "        location / {{\n            include {o}/location.conf;\n            return 200 \"passed\\n\";\n        }}\n{server_extra}"
             ),
         )
     }
 }
+
+/// The reference deployment of an app that does not merge slashes (Django): nginx keeps
+/// `//` in `$uri` (the test server is its socket's default server, whose setting counts),
+/// so that the allowlist matches the path the app routes.
+pub(crate) const UNMERGED: &str = "        merge_slashes off;";
 
 /// A pass file for the tree layout in a temporary directory, and the `generate` arguments
 /// that name it.
@@ -224,10 +234,15 @@ pub(crate) fn refused(app: &str, extra: &[&str], expected: &str) {
 impl Nginx {
     /// nginx whose server is the tree layout in `out` (generated with a [`TreePass`]).
     pub(crate) fn with_tree(out: &Path) -> Nginx {
+        Nginx::with_tree_and(out, "")
+    }
+
+    /// [`Nginx::with_tree`] with `server_extra` in the server ([`UNMERGED`], say).
+    pub(crate) fn with_tree_and(out: &Path, server_extra: &str) -> Nginx {
         let o = out.display();
         Nginx::start(
             &format!("    include {o}/http.conf;"),
-            &format!("        include {o}/tree.conf;"),
+            &format!("        include {o}/tree.conf;\n{server_extra}"),
         )
     }
 }
