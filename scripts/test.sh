@@ -14,3 +14,6 @@ echo "output against Werkzeug's own router):"
 echo
 echo "The same for Django projects (truth from Django's own request handling):"
 .venv/bin/python tests/differential/report_table.py --django target/differential-report.txt
+echo
+echo "The same for Starlette and FastAPI apps (truth from the app's own ASGI routing):"
+.venv/bin/python tests/differential/report_table.py --starlette target/differential-report.txt

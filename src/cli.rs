@@ -60,7 +60,8 @@ pub(crate) struct SourceArgs {
     pub(crate) source: String,
     /// The app. Flask: as `flask --app` takes it (`module`, `module:name`,
     /// `module:create_app()`, `module:create_app("arg")` or `path/to/app.py`). Django: the
-    /// settings module, as DJANGO_SETTINGS_MODULE takes it (`mysite.settings`). Looked up
+    /// settings module, as DJANGO_SETTINGS_MODULE takes it (`mysite.settings`). Starlette
+    /// and FastAPI: as uvicorn takes it (`main:app`, `package.module:attribute`). Looked up
     /// from the current directory first, then PYTHONPATH, then the environment's
     /// site-packages.
     #[arg(long, value_name = "APP")]
@@ -68,6 +69,10 @@ pub(crate) struct SourceArgs {
     /// Django: the URLconf module to read instead of the settings' ROOT_URLCONF.
     #[arg(long, value_name = "MODULE")]
     pub(crate) urlconf: Option<String>,
+    /// Starlette and FastAPI: APP names a factory to call for the app (as `uvicorn
+    /// --factory`).
+    #[arg(long)]
+    pub(crate) factory: bool,
     /// The app's virtualenv. Default: $VIRTUAL_ENV, else ./.venv, else the Python routewall
     /// embeds. A venv of another Python version is read with its own interpreter.
     #[arg(long, value_name = "DIR")]

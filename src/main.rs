@@ -12,6 +12,7 @@ use clap::Parser;
 use routewall_django as _;
 use routewall_flask as _;
 use routewall_nginx_emitter as _;
+use routewall_starlette as _;
 
 /// How a command that did not fail ended. Errors exit with 2 (as clap's usage errors do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -111,6 +111,9 @@ fn load_routes(registry: &Registry, args: &SourceArgs) -> Result<RouteTable> {
     if let Some(urlconf) = &args.urlconf {
         ctx = ctx.with_option("urlconf", urlconf);
     }
+    if args.factory {
+        ctx = ctx.with_option("factory", "true");
+    }
     let mut table = source.load(&ctx)?;
     if let Some(prefix) = &args.prefix {
         table.mount(prefix).map_err(anyhow::Error::msg)?;

@@ -103,7 +103,11 @@ pub(crate) fn count(report: &Value, class: &str, field: &str) -> u64 {
 /// `tests/differential/report_table.py` turns into the README's table.
 pub(crate) fn summarize(app_label: &str, report: &Value) -> String {
     let mut line = format!("{app_label:<28}");
-    for class in CLASSES {
+    // The classes the report has: each oracle reports its framework's own.
+    let classes = report["classes"]
+        .as_object()
+        .map(|c| c.keys().collect::<Vec<_>>());
+    for class in classes.unwrap_or_default() {
         line.push_str(&format!(
             " | {class}: {} probes, {} false allows, {} false denies, {} other",
             count(report, class, "probes"),
@@ -123,6 +127,30 @@ pub(crate) fn summarize(app_label: &str, report: &Value) -> String {
     }
     eprintln!("{line}");
     line
+}
+
+/// The verdict of the Django and Starlette tests: never a false allow nor another answer
+/// in any of `classes`, never a false deny but in the `priced` ones (refused by design),
+/// and enough probes that the counts mean something.
+pub(crate) fn check_classes(report: &Value, label: &str, classes: &[&str], priced: &[&str]) {
+    let line = summarize(label, report);
+    assert!(
+        count(report, "canonical", "probes") > 200,
+        "too few probes: {line}"
+    );
+    assert!(
+        count(report, "canonical", "truth_allowed") > 50,
+        "too few allowed probes: {line}"
+    );
+    for class in classes {
+        let examples = &report["classes"][class]["examples"];
+        let context = format!("{class}: {line}\nexamples: {examples:#}");
+        assert_eq!(count(report, class, "false_allows"), 0, "{context}");
+        assert_eq!(count(report, class, "other"), 0, "{context}");
+        if !priced.contains(class) {
+            assert_eq!(count(report, class, "false_denies"), 0, "{context}");
+        }
+    }
 }
 
 /// The allowlist's promise: exact on every URI nginx and the app read alike (canonical

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::differential::{count, summarize};
+use crate::differential::{check_classes, count, summarize};
 use crate::support::{
     Nginx, TreePass, UNMERGED, assert_refused, module_args, repo, routewall, stderr, venv,
 };
@@ -74,34 +74,13 @@ pub(crate) const PRICED: [&str; 1] = ["dot_segments"];
 /// project served by nginx with `merge_slashes off;` ([`UNMERGED`], the reference
 /// deployment).
 pub(crate) fn check(report: &Value, label: &str) {
-    check_pricing(report, label, &PRICED);
+    check_classes(report, label, &CLASSES, &PRICED);
 }
 
 /// [`check`] for nginx that merges slashes (its default): the allowlist cannot see the
 /// `//` Django routes, so it refuses every one of them, and never lets one through.
 pub(crate) fn check_merged(report: &Value, label: &str) {
-    check_pricing(report, label, &["dot_segments", "double_slash"]);
-}
-
-fn check_pricing(report: &Value, label: &str, priced: &[&str]) {
-    let line = summarize(label, report);
-    assert!(
-        count(report, "canonical", "probes") > 200,
-        "too few probes: {line}"
-    );
-    assert!(
-        count(report, "canonical", "truth_allowed") > 50,
-        "too few allowed probes: {line}"
-    );
-    for class in CLASSES {
-        let examples = &report["classes"][class]["examples"];
-        let context = format!("{class}: {line}\nexamples: {examples:#}");
-        assert_eq!(count(report, class, "false_allows"), 0, "{context}");
-        assert_eq!(count(report, class, "other"), 0, "{context}");
-        if !priced.contains(&class) {
-            assert_eq!(count(report, class, "false_denies"), 0, "{context}");
-        }
-    }
+    check_classes(report, label, &CLASSES, &["dot_segments", "double_slash"]);
 }
 
 /// nginx serving the allowlist in `out` the way Django is deployed ([`UNMERGED`]).

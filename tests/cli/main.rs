@@ -17,5 +17,6 @@ mod hostile;
 mod module;
 mod openapi;
 mod plugins;
+mod starlette;
 mod support;
 mod tree;

@@ -464,22 +464,7 @@ def generate_probes(templates, settings, rng):
             probes += [m(decoded) for m in mutations]
         probes += [probe.encode(decoded) for decoded in extra]
         probes += raw_segment_probes(template, values, seen)
-    return probe.unique(p for p in probes if p is not None and not climbs_above_root(p))
-
-
-def climbs_above_root(raw):
-    """Whether nginx's dot-segment resolution of `raw` climbs above `/` (`/..`, which a
-    mutation of `/` makes): nginx answers 400 before any location, whatever the
-    configuration, so the probe tells nothing (semantics.md §1.4)."""
-    depth = 0
-    for segment in urllib.parse.unquote_to_bytes(raw.split("?", 1)[0]).split(b"/")[1:]:
-        if segment == b"..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif segment not in (b"", b"."):
-            depth += 1
-    return False
+    return probe.unique(p for p in probes if p is not None and not probe.climbs_above_root(p))
 
 
 # --------------------------------------------------------------------------

@@ -529,6 +529,21 @@ def generate_probes(app, rng, rules=None):
     return unique(p for p in probes if p is not None)
 
 
+def climbs_above_root(raw):
+    """Whether nginx's dot-segment resolution of `raw` climbs above `/` (`/..`, which a
+    mutation of `/` makes): nginx answers 400 before any location, whatever the
+    configuration, so the probe tells nothing (semantics.md §1.4)."""
+    depth = 0
+    for segment in urllib.parse.unquote_to_bytes(raw.split("?", 1)[0]).split(b"/")[1:]:
+        if segment == b"..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif segment not in (b"", b"."):
+            depth += 1
+    return False
+
+
 def unique(items):
     return list(dict.fromkeys(items))
 
@@ -960,10 +975,10 @@ def verdict_kind(row):
     return "other"
 
 
-def build_report(spec, results, dry_run):
+def build_report(spec, results, dry_run, classes=CLASSES):
     report = {"app": spec, "probes": len(results), "classes": {},
               "hosts": list(dict.fromkeys(r["host"] for r in results if "host" in r))}
-    for cls in CLASSES:
+    for cls in classes:
         rows = [r for r in results if r["class"] == cls]
         summary = {
             "probes": len(rows),

@@ -19,19 +19,27 @@ DJANGO_CLASSES = ("canonical", "double_slash", "dot_segments", "invalid_utf8", "
 DJANGO_HEADERS = (
     "canonical", "`//`", "dot segments", "invalid UTF-8", "refused by a converter's code",
 )
+# The Starlette probe's classes (tests/differential/starlette_probe.py).
+STARLETTE_CLASSES = ("canonical", "double_slash", "dot_segments", "invalid_utf8", "newline")
+STARLETTE_HEADERS = ("canonical", "`//`", "dot segments", "invalid UTF-8", "newline (`%0A`)")
 CELL = re.compile(r"(\w+): (\d+) probes, (\d+) false allows, (\d+) false denies, (\d+) other")
 
 
-def main(path, django=False):
-    """The table of the Flask apps' rows, or with `django` of the Django projects' rows
-    (their labels start with `django `)."""
-    classes, headers = (DJANGO_CLASSES, DJANGO_HEADERS) if django else (CLASSES, HEADERS)
+def main(path, framework="flask"):
+    """The table of the Flask apps' rows, or of the Django projects' or the Starlette
+    apps' rows (their labels start with `django ` or `starlette `)."""
+    classes, headers = {
+        "flask": (CLASSES, HEADERS),
+        "django": (DJANGO_CLASSES, DJANGO_HEADERS),
+        "starlette": (STARLETTE_CLASSES, STARLETTE_HEADERS),
+    }[framework]
     rows = {}
     for line in open(path, encoding="utf-8"):
         label, *cells = [part.strip() for part in line.split(" | ")]
-        if label.startswith("django ") == django:
+        kind = label.split(" ", 1)[0] if label.split(" ", 1)[0] in ("django", "starlette") else "flask"
+        if kind == framework:
             rows[label] = {m[1]: m.groups()[1:] for m in map(CELL.match, cells) if m}
-    print(("| project | " if django else "| app | ") + " | ".join(headers) + " |")
+    print(("| project | " if framework == "django" else "| app | ") + " | ".join(headers) + " |")
     print("|---" * (len(headers) + 1) + "|")
     for label, cells in sorted(rows.items()):
         out = []
@@ -43,5 +51,6 @@ def main(path, django=False):
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--django"]
-    main(args[0] if args else "target/differential-report.txt", django="--django" in sys.argv)
+    args = [a for a in sys.argv[1:] if a not in ("--django", "--starlette")]
+    framework = next((a[2:] for a in sys.argv[1:] if a in ("--django", "--starlette")), "flask")
+    main(args[0] if args else "target/differential-report.txt", framework)

@@ -39,8 +39,14 @@ use routewall_core::{RouteTable, SourceContext, SourceError};
 
 pub use env::Venv;
 
-/// The part of every dump script that all Python sources share.
-pub const HOST_SCRIPT: &str = include_str!("../python/host.py");
+/// The part of every dump script that all Python sources share: the host (`host.py`) and
+/// the route pieces' helpers with the regex quotient by `/` (`pieces.py`), which the
+/// sources of frameworks with slash redirects use.
+pub const HOST_SCRIPT: &str = concat!(
+    include_str!("../python/host.py"),
+    "\n\n",
+    include_str!("../python/pieces.py")
+);
 
 /// Forces one transport: `in-process` or `subprocess` (tests compare the two).
 pub const MODE_VARIABLE: &str = "ROUTEWALL_PYTHON_MODE";

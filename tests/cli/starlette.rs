@@ -1,0 +1,224 @@
+//! The Starlette source (FastAPI included): the fixture apps read through the CLI, and the
+//! differential test against the apps' own ASGI routing behind a real nginx.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::differential::check_classes;
+use crate::support::{Nginx, TreePass, UNMERGED, module_args, repo, routewall, stderr, venv};
+
+/// The fixture apps' directory.
+fn app_dir() -> PathBuf {
+    repo().join("tests/fixtures/starlette")
+}
+
+/// `routewall generate --source SOURCE --app APP --target nginx --output OUT EXTRA…`.
+fn generate_to(source: &str, app: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "generate", "--source", source, "--app", app, "--target", "nginx",
+    ];
+    args.extend(["--output", out.to_str().expect("utf-8")]);
+    args.extend_from_slice(extra);
+    routewall(&app_dir(), &args)
+}
+
+fn generate(app: &str, extra: &[&str]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = generate_to("starlette", app, out.path(), extra);
+    assert!(
+        result.status.success(),
+        "generate {app} {extra:?} failed: {}",
+        stderr(&result)
+    );
+    out
+}
+
+/// `tests/differential/starlette_probe.py` against whatever server listens on `port`.
+fn probe(app: &str, port: u16) -> Value {
+    let result = Command::new(venv().join("bin/python"))
+        .arg(repo().join("tests/differential/starlette_probe.py"))
+        .args(["--app", app, "--app-dir"])
+        .arg(app_dir())
+        .args(["--port", &port.to_string()])
+        .output()
+        .expect("starlette_probe.py runs");
+    assert!(
+        result.status.success(),
+        "starlette_probe.py failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    serde_json::from_slice(&result.stdout).expect("starlette_probe.py prints JSON")
+}
+
+/// Classes the Starlette probe reports.
+const CLASSES: [&str; 5] = [
+    "canonical",
+    "double_slash",
+    "dot_segments",
+    "invalid_utf8",
+    "newline",
+];
+
+/// Refusals by design (README, "Starlette"): dot segments (nginx resolves them, Starlette
+/// does not) and paths with a decoded newline (Starlette's `$` matches before a final
+/// one, and a mount's `.*` stops at one).
+const PRICED: [&str; 2] = ["dot_segments", "newline"];
+
+/// Exact on every class but the priced ones, never a false allow anywhere.
+fn check(report: &Value, label: &str) {
+    check_classes(report, label, &CLASSES, &PRICED);
+}
+
+fn assert_exact(app: &str) {
+    let out = generate(app, &[]);
+    let nginx = Nginx::with_allowlist_and(out.path(), UNMERGED);
+    check(&probe(app, nginx.port), &format!("starlette {app}"));
+}
+
+#[test]
+fn plain_starlette_app_is_exact() {
+    assert_exact("plain:app");
+}
+
+#[test]
+fn fastapi_app_is_exact() {
+    assert_exact("api:app");
+}
+
+#[test]
+fn fastapi_app_is_exact_in_the_tree_layout() {
+    let pass = TreePass::new();
+    let out = generate("api:app", &pass.args());
+    let nginx = Nginx::with_tree_and(out.path(), UNMERGED);
+    check(
+        &probe("api:app", nginx.port),
+        "starlette api:app --layout tree",
+    );
+}
+
+#[test]
+fn plain_starlette_app_is_exact_in_the_module_layout() {
+    let args = module_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = generate("plain:app", &args);
+    let nginx = Nginx::with_module_and(out.path(), UNMERGED);
+    check(
+        &probe("plain:app", nginx.port),
+        "starlette plain:app --layout module",
+    );
+}
+
+/// `--source fastapi` is the same source, and `--factory` calls what `--app` names.
+#[test]
+fn fastapi_alias_and_factory_read_the_same_routes() {
+    let read = |source: &str, app: &str, extra: &[&str]| {
+        let mut args = vec!["routes", "--source", source, "--app", app];
+        args.extend_from_slice(extra);
+        args.extend(["--format", "json"]);
+        let result = routewall(&app_dir(), &args);
+        assert!(result.status.success(), "{}", stderr(&result));
+        let table: Value = serde_json::from_slice(&result.stdout).expect("JSON");
+        table["routes"].clone()
+    };
+    let plain = read("starlette", "api:app", &[]);
+    assert!(plain.as_array().is_some_and(|r| r.len() > 20), "{plain}");
+    assert_eq!(read("fastapi", "api:app", &[]), plain);
+    assert_eq!(read("fastapi", "factory:create_app", &["--factory"]), plain);
+}
+
+/// uvicorn serving a fixture app on a free loopback port, stopped on drop.
+struct Uvicorn {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Uvicorn {
+    fn serve(app: &str) -> Uvicorn {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(venv().join("bin/python"))
+            .args(["-m", "uvicorn", app, "--host", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .args(["--no-access-log", "--log-level", "warning"])
+            .current_dir(app_dir())
+            .spawn()
+            .expect("uvicorn starts");
+        let server = Uvicorn { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("uvicorn did not listen on {port} within 10 s");
+    }
+}
+
+impl Drop for Uvicorn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The truth the differential tests use (the app called through ASGI with its routes'
+/// code stubbed) is what a real uvicorn serving the app answers: every probe sent to
+/// both, the same verdict (where a real endpoint's own 404 or a WebSocket route cannot
+/// be compared, the probe says so and skips it).
+#[test]
+fn the_truth_is_what_uvicorn_serves() {
+    let server = Uvicorn::serve("plain:app");
+    let result = Command::new(venv().join("bin/python"))
+        .arg(repo().join("tests/differential/starlette_probe.py"))
+        .args(["--app", "plain:app", "--app-dir"])
+        .arg(app_dir())
+        .args(["--dry-run", "--server-port", &server.port.to_string()])
+        .output()
+        .expect("starlette_probe.py runs");
+    assert!(
+        result.status.success(),
+        "starlette_probe.py failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: Value = serde_json::from_slice(&result.stdout).expect("JSON");
+    let server = &report["server"];
+    assert!(server["compared"].as_u64() > Some(1000), "{server:#}");
+    assert_eq!(server["disagree"].as_u64(), Some(0), "{server:#}");
+}
+
+/// `--methods` is refused until it is exact for Starlette, and nothing is written.
+#[test]
+fn methods_are_refused_for_now() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let result = generate_to("starlette", "api:app", out.path(), &["--methods"]);
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(stderr(&result).contains("--methods is not supported for the starlette source"));
+    assert!(!out.path().join("location.conf").exists());
+}
+
+/// An app that cannot be imported, or that is no Starlette app: one line naming the
+/// cause, exit 2, nothing written.
+#[test]
+fn apps_that_cannot_be_read_are_named() {
+    for (app, expected) in [
+        ("missing:app", "no module `missing`"),
+        ("api:nothing", "module `api` has no attribute `nothing`"),
+        ("api", "uvicorn's notation"),
+        ("factory:create_app", "is no Starlette or FastAPI app"),
+        ("overlap:app", "overlaps the mount `/api/`"),
+    ] {
+        let out = tempfile::tempdir().expect("tempdir");
+        let result = generate_to("starlette", app, out.path(), &[]);
+        assert_eq!(result.status.code(), Some(2), "{app}: {}", stderr(&result));
+        assert!(
+            stderr(&result).contains(expected),
+            "{app}: {}",
+            stderr(&result)
+        );
+        assert!(!out.path().join("location.conf").exists(), "{app}");
+    }
+}
