@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what routewall's build, tests and demo need on a Debian machine with Rust and
 # Python 3: nginx, libpython (pyo3 links it), python3-venv, a venv (.venv) with the pinned
-# Flask from tests/requirements.txt, and with --with-realapps two more with the real PyPI
+# Flask from tests/requirements.txt, and with --with-realapps three more with the real PyPI
 # apps of tests/realapps (.venv-realapps: the Flask apps; .venv-realapps-django: the Django
-# projects of tests/realapps/django), and with --with-haproxy HAProxy (for the HAProxy target's
+# projects of tests/realapps/django; .venv-realapps-asgi: the ASGI apps of
+# tests/realapps/starlette), and with --with-haproxy HAProxy (for the HAProxy target's
 # tests), and with --with-nginx-module Debian's nginx-dev (the headers nginx-module/build.sh
 # builds routewall's nginx module against). Safe to run again; it only adds what is missing.
 set -euo pipefail
@@ -57,3 +58,13 @@ if [ ! -x .venv-realapps-django/bin/python ]; then
 fi
 .venv-realapps-django/bin/python -m pip install -q --disable-pip-version-check \
   --only-binary=:all: -r tests/realapps/requirements-django.txt
+
+# Real ASGI applications from PyPI (tests/realapps/starlette: Prefect, gradio, marimo,
+# dagster-webserver, sqladmin), the same way, in a venv of their own (Prefect caps FastAPI
+# below the fixtures' version).
+if [ ! -x .venv-realapps-asgi/bin/python ]; then
+  echo "setup: creating .venv-realapps-asgi" >&2
+  python3 -m venv .venv-realapps-asgi
+fi
+.venv-realapps-asgi/bin/python -m pip install -q --disable-pip-version-check \
+  --only-binary=:all: -r tests/realapps/requirements-asgi.txt

@@ -125,10 +125,8 @@ fn render(registry: &Registry, args: &GenerateArgs) -> Result<(RouteTable, Outpu
     }
     let mut table = super::load_routes(registry, &args.source)?;
     if args.methods && table.source == "starlette" {
-        // Starlette answers a path that several routes match with the first one's 405 and
-        // its `Allow`, where the allowlist would take the union: not exact yet (issue 13).
-        anyhow::bail!(
-            "--methods is not supported for the starlette source yet: drop it (every method then reaches the app, which answers 405 itself)"
+        eprintln!(
+            "warning: --methods for Starlette: where two routes' patterns overlap, the 405's Allow may list both routes' methods, and a redirect_slashes or frontend path may pass a method that a route on it refuses (README, \"Starlette and FastAPI\")"
         );
     }
     if args.layout == LayoutArg::Server {

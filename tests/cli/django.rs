@@ -74,13 +74,19 @@ pub(crate) const PRICED: [&str; 1] = ["dot_segments"];
 /// project served by nginx with `merge_slashes off;` ([`UNMERGED`], the reference
 /// deployment).
 pub(crate) fn check(report: &Value, label: &str) {
-    check_classes(report, label, &CLASSES, &PRICED);
+    check_classes(report, label, &CLASSES, &PRICED, false);
 }
 
 /// [`check`] for nginx that merges slashes (its default): the allowlist cannot see the
 /// `//` Django routes, so it refuses every one of them, and never lets one through.
 pub(crate) fn check_merged(report: &Value, label: &str) {
-    check_classes(report, label, &CLASSES, &["dot_segments", "double_slash"]);
+    check_classes(
+        report,
+        label,
+        &CLASSES,
+        &["dot_segments", "double_slash"],
+        false,
+    );
 }
 
 /// nginx serving the allowlist in `out` the way Django is deployed ([`UNMERGED`]).

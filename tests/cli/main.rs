@@ -18,5 +18,6 @@ mod module;
 mod openapi;
 mod plugins;
 mod starlette;
+mod starlette_realapps;
 mod support;
 mod tree;

@@ -37,11 +37,17 @@ fn generate(app: &str, extra: &[&str]) -> tempfile::TempDir {
 
 /// `tests/differential/starlette_probe.py` against whatever server listens on `port`.
 fn probe(app: &str, port: u16) -> Value {
+    probe_with(app, port, &[])
+}
+
+/// [`probe`] with more flags (`--methods`).
+fn probe_with(app: &str, port: u16, flags: &[&str]) -> Value {
     let result = Command::new(venv().join("bin/python"))
         .arg(repo().join("tests/differential/starlette_probe.py"))
         .args(["--app", app, "--app-dir"])
         .arg(app_dir())
         .args(["--port", &port.to_string()])
+        .args(flags)
         .output()
         .expect("starlette_probe.py runs");
     assert!(
@@ -53,7 +59,7 @@ fn probe(app: &str, port: u16) -> Value {
 }
 
 /// Classes the Starlette probe reports.
-const CLASSES: [&str; 5] = [
+pub(crate) const CLASSES: [&str; 5] = [
     "canonical",
     "double_slash",
     "dot_segments",
@@ -64,11 +70,11 @@ const CLASSES: [&str; 5] = [
 /// Refusals by design (README, "Starlette"): dot segments (nginx resolves them, Starlette
 /// does not) and paths with a decoded newline (Starlette's `$` matches before a final
 /// one, and a mount's `.*` stops at one).
-const PRICED: [&str; 2] = ["dot_segments", "newline"];
+pub(crate) const PRICED: [&str; 2] = ["dot_segments", "newline"];
 
 /// Exact on every class but the priced ones, never a false allow anywhere.
 fn check(report: &Value, label: &str) {
-    check_classes(report, label, &CLASSES, &PRICED);
+    check_classes(report, label, &CLASSES, &PRICED, false);
 }
 
 fn assert_exact(app: &str) {
@@ -85,6 +91,28 @@ fn plain_starlette_app_is_exact() {
 #[test]
 fn fastapi_app_is_exact() {
     assert_exact("api:app");
+}
+
+/// Host routes: a literal host, a host pattern with the literal one before it taken out of
+/// its parameter, an opaque app on a host; probed on each of their hosts (as written, in
+/// upper case, with a port), on `localhost` and on hosts none of them matches.
+#[test]
+fn host_routes_are_exact() {
+    let out = generate("hosts:app", &[]);
+    let nginx = Nginx::with_allowlist_and(out.path(), UNMERGED);
+    let report = probe("hosts:app", nginx.port);
+    assert!(
+        report["hosts"].as_array().is_some_and(|h| h.len() > 10),
+        "{}",
+        report["hosts"]
+    );
+    check(&report, "starlette hosts:app");
+}
+
+/// A catch-all after mounted routers: everything but their prefixes, which they decide.
+#[test]
+fn catch_all_after_mounts_is_exact() {
+    assert_exact("overlap:catchall");
 }
 
 #[test]
@@ -190,14 +218,31 @@ fn the_truth_is_what_uvicorn_serves() {
     assert_eq!(server["disagree"].as_u64(), Some(0), "{server:#}");
 }
 
-/// `--methods` is refused until it is exact for Starlette, and nothing is written.
+/// With `--methods`, each method probed: what a route accepts passes, another method on its
+/// path gets nginx's 405 with the `Allow` Starlette sends (the first matching route's
+/// methods, not the union: FastAPI's GET and PUT of `/v1/users/{user_id}` are two routes),
+/// redirect_slashes' paths pass every method.
+fn assert_exact_with_methods(app: &str) {
+    let out = generate(app, &["--methods"]);
+    let nginx = Nginx::with_allowlist_and(out.path(), UNMERGED);
+    let report = probe_with(app, nginx.port, &["--methods"]);
+    check_classes(
+        &report,
+        &format!("starlette {app} --methods"),
+        &CLASSES,
+        &PRICED,
+        true,
+    );
+}
+
 #[test]
-fn methods_are_refused_for_now() {
-    let out = tempfile::tempdir().expect("tempdir");
-    let result = generate_to("starlette", "api:app", out.path(), &["--methods"]);
-    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
-    assert!(stderr(&result).contains("--methods is not supported for the starlette source"));
-    assert!(!out.path().join("location.conf").exists());
+fn fastapi_app_is_exact_with_methods() {
+    assert_exact_with_methods("api:app");
+}
+
+#[test]
+fn plain_starlette_app_is_exact_with_methods() {
+    assert_exact_with_methods("plain:app");
 }
 
 /// An app that cannot be imported, or that is no Starlette app: one line naming the
@@ -210,6 +255,14 @@ fn apps_that_cannot_be_read_are_named() {
         ("api", "uvicorn's notation"),
         ("factory:create_app", "is no Starlette or FastAPI app"),
         ("overlap:app", "overlaps the mount `/api/`"),
+        (
+            "overlap:after_host",
+            "comes after the Host route `api.example.org`",
+        ),
+        (
+            "overlap:two_patterns",
+            "`{sub}.example.org` and `a.{rest}` may match the same host",
+        ),
     ] {
         let out = tempfile::tempdir().expect("tempdir");
         let result = generate_to("starlette", app, out.path(), &[]);

@@ -134,13 +134,22 @@ def entries(routes):
             yield entry
 
 
-def templates(router, prefix=()):
+def templates(router, prefix=(), hosts=None):
     """Every route under `router` as a tuple of pieces (literal strings, Param), mount
-    prefixes first, in the router's order."""
-    from starlette.routing import Mount, Router
+    prefixes first, in the router's order; the pieces of every Host pattern go to `hosts`."""
+    from starlette.routing import Host, Mount, Router
 
     out = []
     for entry in entries(router.routes):
+        if isinstance(entry, Host):
+            if hosts is not None:
+                hosts.append(path_template(entry.host, entry.param_convertors))
+            inner = entry.app if isinstance(entry.app, Router) else getattr(entry.app, "router", None)
+            if isinstance(inner, Router):
+                out += templates(inner, prefix, hosts)
+            else:
+                out.append(prefix + ("/", Param("path", entry.param_convertors.get("path") or PathAny())))
+            continue
         path = getattr(entry, "path", None)
         if path is None or not hasattr(entry, "param_convertors"):
             print(f"starlette_probe.py: no probes for {type(entry).__name__}", file=sys.stderr)
@@ -150,12 +159,47 @@ def templates(router, prefix=()):
             app = getattr(entry, "_base_app", entry.app)
             inner = app if isinstance(app, Router) else getattr(app, "router", None)
             if isinstance(inner, Router):
-                out += templates(inner, head)
+                out += templates(inner, head, hosts)
             else:
                 out.append(head + ("/", Param("path", entry.param_convertors["path"])))
             out.append(head)  # the prefix alone, and (a mutation) with its `/`
             continue
         out.append(prefix + path_template(path, entry.param_convertors))
+    iterate = getattr(router, "_iter_low_priority_routes", None)
+    for candidate in iterate() if iterate is not None else ():
+        # FastAPI's frontend routes: a path and what is under it.
+        group = getattr(candidate, "original_route", candidate)
+        front = getattr(candidate, "frontend_prefix", "")
+        for route in getattr(group, "routes", []):
+            path = (front + route.path if route.path != "/" else front) if front else route.path
+            out.append(prefix + (path,))
+            out.append(prefix + (path.rstrip("/") + "/", Param("path", PathAny())))
+    return out
+
+
+class PathAny:
+    """What an app under a Host route takes: any path."""
+
+    regex = "(?s:.*)"
+
+
+def host_values(pattern):
+    """Hosts for one Host pattern: the pattern filled with a few names its parameters
+    take, as written (Starlette lower-cases the host), in upper case, and with a port."""
+    names = ("acme", "api", "www", "a.b", "x-1", "static")
+    filled = [""]
+    for piece in pattern:
+        if isinstance(piece, str):
+            filled = [f + piece for f in filled]
+        else:
+            filled = [f + n for f in filled for n in names if re.fullmatch(piece.convertor.regex, n)]
+    out = []
+    for host in filled:
+        if host.endswith("]") or ":" not in host:
+            bare = host
+        else:
+            bare = host.rsplit(":", 1)[0]
+        out += [bare.lower(), bare.upper(), bare.lower() + ":8080"]
     return out
 
 
@@ -172,7 +216,9 @@ def convertor_values(convertor):
     Starlette matches; `convert` is not asked, its errors are 500s, not 404s)."""
     from starlette import convertors as c
 
-    if isinstance(convertor, c.PathConvertor):
+    if isinstance(convertor, PathAny):
+        pool, keep = probe.PATH_VALID + ("",), None
+    elif isinstance(convertor, c.PathConvertor):
         pool, keep = probe.PATH_VALID + probe.PATH_EXTRA + ("",), None
     elif isinstance(convertor, c.UUIDConvertor):
         pool, keep = probe.UUID_VALID + probe.UUID_EXTRA, None
@@ -297,8 +343,15 @@ def stubbed_routes():
         patched.append((cls, name, cls.__dict__.get(name)))
         setattr(cls, name, value)
 
-    async def leaf_handle(self, scope, receive, send):
-        await stub(scope, receive, send)
+    def leaf(original):
+        async def leaf_handle(self, scope, receive, send):
+            methods = getattr(self, "methods", None)
+            if scope["type"] == "http" and methods and scope["method"] not in methods:
+                await original(self, scope, receive, send)  # the route's own 405
+            else:
+                await stub(scope, receive, send)
+
+        return leaf_handle
 
     original_mount_handle = routing.Mount.handle
 
@@ -321,7 +374,7 @@ def stubbed_routes():
     except ImportError:
         pass
     for cls in classes:
-        patch(cls, "handle", leaf_handle)
+        patch(cls, "handle", leaf(cls.__dict__["handle"]))
     patch(routing.Mount, "handle", mount_handle)
     try:
         yield
@@ -344,7 +397,7 @@ class Oracle:
         self.by_mount = {}
         self.by_websocket = {}
 
-    def scope(self, raw, kind):
+    def scope(self, raw, kind, host="localhost"):
         path, _, query = raw.partition("?")
         scope = {
             "type": kind,
@@ -356,7 +409,7 @@ class Oracle:
             "raw_path": path.encode("ascii"),
             "query_string": query.encode("ascii"),
             "root_path": "",
-            "headers": [(b"host", b"localhost")],
+            "headers": [(b"host", host.encode("ascii"))],
             "client": ("127.0.0.1", 40000),
             "server": ("127.0.0.1", 8000),
             "state": {},
@@ -370,7 +423,7 @@ class Oracle:
                                  (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ==")]
         return scope
 
-    async def _http(self, raw):
+    async def _http(self, raw, host, method="GET"):
         sent = []
 
         async def receive():
@@ -378,13 +431,15 @@ class Oracle:
 
         async def send(message):
             if message["type"] == "http.response.start":
-                sent.append(message["status"])
+                sent.append((message["status"], message.get("headers", [])))
 
-        await self.app(self.scope(raw, "http"), receive, send)
-        return sent[0] if sent else None
+        scope = self.scope(raw, "http", host)
+        scope["method"] = method
+        await self.app(scope, receive, send)
+        return sent[0] if sent else (None, [])
 
-    async def _websocket(self, raw):
-        scope = self.scope(raw, "websocket")
+    async def _websocket(self, raw, host):
+        scope = self.scope(raw, "websocket", host)
         messages = [{"type": "websocket.connect"}]
 
         async def receive():
@@ -399,22 +454,69 @@ class Oracle:
             return False
         return bool(scope.get("routewall.routed"))
 
-    def allowed(self, raw):
+    def allowed(self, raw, host="localhost"):
         ANSWERED.clear()
-        status = self.loop.run_until_complete(self._http(raw))
-        self.by_mount[raw] = ANSWERED == ["mount"]
+        status, _ = self.loop.run_until_complete(self._http(raw, host))
+        if host == "localhost":
+            self.by_mount[raw] = ANSWERED == ["mount"]
         self.statuses[status] += 1
         if (status is None or status >= 500) and len(self.errors) < 20:
             self.errors.append(f"GET {raw}: {status}")
         if status != 404:
             return True
-        self.by_websocket[raw] = self.loop.run_until_complete(self._websocket(raw))
-        return self.by_websocket[raw]
+        routed = self.loop.run_until_complete(self._websocket(raw, host))
+        if host == "localhost":
+            self.by_websocket[raw] = routed
+        return routed
 
 
-def truth_rows(probes, oracle):
-    return [{"path": raw, "class": classify(raw), "truth": oracle.allowed(raw), "nginx": None}
-            for raw in probes]
+    def outcome(self, raw, method, host="localhost"):
+        """The app's answer to `method raw` (--methods): "pass" for anything but 404 and
+        405 (a WebSocket route passes GET, its handshake), the 405 as probe.Nginx reports
+        one ("405 GET,HEAD"), else 404."""
+        status, headers = self.loop.run_until_complete(self._http(raw, host, method))
+        self.statuses[status] += 1
+        if status not in (404, 405):
+            return "pass"
+        if status == 405:
+            allow = ",".join(v.decode() for k, v in headers if k.lower() == b"allow")
+            return f"405 {','.join(sorted(m.strip() for m in allow.split(',') if m.strip()))}"
+        if method == "GET" and self.loop.run_until_complete(self._websocket(raw, host)):
+            return "pass"
+        return 404
+
+
+def method_rows(probes, oracle, hosts):
+    """One row per probe (and host) and method of probe.PROBE_METHODS."""
+    names = host_names(hosts) if hosts else ["localhost"]
+    rows = []
+    for raw in probes:
+        cls = classify(raw)
+        for host in names:
+            for method in probe.PROBE_METHODS:
+                answer = oracle.outcome(raw, method, host)
+                row = {"path": raw, "method": method, "class": cls, "truth": answer == "pass",
+                       "answer": answer, "nginx": None}
+                if hosts:
+                    row["host"] = host
+                rows.append(row)
+    return rows
+
+
+def host_names(hosts):
+    return probe.unique(["localhost"] + [h for pattern in hosts for h in host_values(pattern)]
+                        + ["example.org", "other.test"])
+
+
+def truth_rows(probes, oracle, hosts):
+    """One row per probe, or with Host routes per probe and host (`localhost`, every Host
+    pattern's hosts, and two that none matches)."""
+    if not hosts:
+        return [{"path": raw, "class": classify(raw), "truth": oracle.allowed(raw), "nginx": None}
+                for raw in probes]
+    names = host_names(hosts)
+    return [{"path": raw, "host": host, "class": classify(raw), "truth": oracle.allowed(raw, host),
+             "nginx": None} for raw in probes for host in names]
 
 
 # --------------------------------------------------------------------------
@@ -430,6 +532,11 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, help="nginx port (not needed with --dry-run)")
     parser.add_argument("--dry-run", action="store_true", help="compute truth only")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--methods", action="store_true",
+        help="send every probe with several methods and compare 404/405/Allow too "
+             "(for an allowlist generated with --methods)",
+    )
     parser.add_argument(
         "--server-port", type=int,
         help="also send every probe to the app served on this port (uvicorn) and report "
@@ -450,7 +557,10 @@ def server_comparison(rows, oracle, host, port):
     compared, skipped, disagree = 0, collections.Counter(), []
     try:
         for row in rows:
-            status = server.status(row["path"], "GET")
+            status = server.status(row["path"], "GET", row.get("host", "localhost").encode())
+            if row.get("host", "localhost") != "localhost":
+                skipped["other_host"] += 1
+                continue
             if oracle.by_mount.get(row["path"]) and status == 404:
                 skipped["mount_404"] += 1
                 continue
@@ -492,11 +602,12 @@ def run(args):
         return 2, None
 
     started = time.monotonic()
-    all_templates = templates(router)
+    hosts = []
+    all_templates = templates(router, hosts=hosts)
     probes = generate_probes(all_templates, random.Random(args.seed))
     oracle = Oracle(app)
     with stubbed_routes():
-        rows = truth_rows(probes, oracle)
+        rows = method_rows(probes, oracle, hosts) if args.methods else truth_rows(probes, oracle, hosts)
     print(f"starlette_probe.py: {len(rows)} probes from {len(all_templates)} routes, truth in "
           f"{time.monotonic() - started:.1f} s", file=sys.stderr)
     for line in oracle.errors:
@@ -506,19 +617,25 @@ def run(args):
         nginx = probe.Nginx(args.host, args.port)
         try:
             for row in rows:
-                row["nginx"] = nginx.status(row["path"], "GET")
+                row["nginx"] = nginx.status(row["path"], row.get("method", "GET"),
+                                            row.get("host", "localhost").encode())
         except (http.client.HTTPException, OSError) as exc:
             print(f"starlette_probe.py: nginx at {args.host}:{args.port} failed: {exc!r}",
                   file=sys.stderr)
             return 3, None
         finally:
             nginx.close()
-    if args.server_port is not None:
+        for row in rows:
+            # An app whose exception handler drops the 405's Allow header (sqladmin's):
+            # any 405 of nginx's is its answer.
+            if row.get("answer") == "405 " and str(row["nginx"]).startswith("405"):
+                row["answer"] = row["nginx"]
+    if args.server_port is not None and not args.methods:
         server = server_comparison(rows, oracle, args.host, args.server_port)
         if server is None:
             return 3, None
     report = probe.build_report(args.app, rows, args.dry_run, CLASSES)
-    if args.server_port is not None:
+    if args.server_port is not None and not args.methods:
         report["server"] = server
     report["starlette"] = {
         "routes": len(all_templates),

@@ -153,6 +153,8 @@ struct Candidate {
     single_slashes: bool,
     /// Index of the route in the table (for error messages).
     route: usize,
+    /// The route's methods join the 405's `Allow` list ([`Route::joins_allow`]).
+    joins_allow: bool,
     /// The variant as one Unicode-mode regex (see [`crate::unicode`]), for a route with no
     /// byte-level form that fits; `variant` is then empty.
     unicode: Option<String>,
@@ -256,7 +258,7 @@ fn build_inner(
         push_table(&mut layout, &format!("ok_{i}"), ok, &defs);
         let known = candidates
             .iter()
-            .filter(|c| c.kind == Kind::Own && c.accepts(method))
+            .filter(|c| c.kind == Kind::Own && c.joins_allow && c.accepts(method))
             .collect();
         push_table(&mut layout, &format!("known_{i}"), known, &defs);
     }
@@ -419,6 +421,7 @@ fn collect(
                 domain,
                 single_slashes: !route.merge_slashes && route.origin.is_none(),
                 route: route_index,
+                joins_allow: route.joins_allow,
                 unicode,
             });
         }
@@ -1280,6 +1283,33 @@ mod tests {
         assert!(by_name("ok_0").contains("/page") && !by_name("ok_0").contains("/only-post/"));
         // A rule without methods answers every method, including ones no rule names.
         assert_eq!(by_name("ok_other").iter().collect::<Vec<_>>(), ["/any"]);
+    }
+
+    #[test]
+    fn a_route_that_joins_no_allow_list_still_lets_its_methods_through() {
+        // Starlette: GET and PUT of one path are two routes; the first answers the 405.
+        let mut get = route("/users/1");
+        get.methods = Some(vec!["GET".to_owned()]);
+        let mut put = route("/users/1");
+        put.methods = Some(vec!["PUT".to_owned()]);
+        put.joins_allow = false;
+        let mut table = RouteTable::new("test", "app");
+        table.routes = vec![get, put];
+        let l = build(&table, true, CodeChecks::Allow).expect("builds");
+        assert_eq!(l.methods, ["GET", "PUT"]);
+        let by_name = |name: &str| {
+            &l.tables
+                .iter()
+                .find(|t| t.name == name)
+                .expect(name)
+                .statics
+        };
+        assert!(by_name("ok_1").contains("/users/1"), "PUT passes");
+        assert!(
+            by_name("known_0").contains("/users/1"),
+            "GET is in the Allow list"
+        );
+        assert!(!by_name("known_1").contains("/users/1"), "PUT is not");
     }
 
     #[test]

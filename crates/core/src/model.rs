@@ -221,6 +221,12 @@ pub struct Route {
     /// The framework answers `OPTIONS` itself for this route.
     #[serde(default)]
     pub automatic_options: Option<bool>,
+    /// The route's methods join the `Allow` header of a 405 for its paths, as Werkzeug
+    /// lists every matching rule's. `false` when an earlier route with the same path
+    /// answers that 405 alone (Starlette's router lists the first matching route's
+    /// methods); the route still lets its own methods through.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub joins_allow: bool,
     /// Where the route comes from when the framework does not know it: the operator
     /// added it (`--allow /socket.io/*`). `None` for the framework's own routes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,6 +235,10 @@ pub struct Route {
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl Route {
@@ -253,6 +263,7 @@ impl Route {
             redirect_to: None,
             defaults: BTreeMap::new(),
             automatic_options: None,
+            joins_allow: true,
             origin: None,
         }
     }

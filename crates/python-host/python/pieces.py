@@ -24,32 +24,39 @@ def regex_parser():
 
 def can_match_slash(regex):
     """Whether some match of `regex` may contain `/` (conservative: True when unsure)."""
+    return can_match_char(regex, 0x2F)
+
+
+def can_match_char(regex, code):
+    """Whether some match of `regex` may contain `chr(code)` (conservative: True when
+    unsure)."""
     sre_parse, c = regex_parser()
 
-    def items(pattern):
+    def items(pattern, flags):
         for op, av in pattern:
             if op == c.LITERAL:
-                if av == 0x2F:
+                if av == code:
                     return True
             elif op == c.NOT_LITERAL:
-                if av != 0x2F:
+                if av != code:
                     return True
             elif op == c.ANY:
-                return True
+                if code != 0x0A or flags & c.SRE_FLAG_DOTALL:
+                    return True
             elif op == c.IN:
                 if in_class(av):
                     return True
             elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-                if items(av[2]):
+                if items(av[2], flags):
                     return True
             elif op == c.SUBPATTERN:
-                if items(av[-1]):
+                if items(av[-1], (flags | av[1]) & ~av[2]):
                     return True
             elif op == c.BRANCH:
-                if any(items(branch) for branch in av[1]):
+                if any(items(branch, flags) for branch in av[1]):
                     return True
             elif op == getattr(c, "ATOMIC_GROUP", None):
-                if items(av):
+                if items(av, flags):
                     return True
             elif op in (c.AT, c.ASSERT, c.ASSERT_NOT, c.GROUPREF):
                 # Zero-width, or a copy of an earlier group (already looked at).
@@ -65,18 +72,20 @@ def can_match_slash(regex):
             if op == c.NEGATE:
                 negate = True
             elif op == c.LITERAL:
-                hit = hit or av == 0x2F
+                hit = hit or av == code
             elif op == c.RANGE:
-                hit = hit or av[0] <= 0x2F <= av[1]
+                hit = hit or av[0] <= code <= av[1]
             elif op == c.CATEGORY:
-                # `/` is no digit, space or word character: only the negations hold it.
-                hit = hit or str(av).startswith("CATEGORY_NOT_")
+                # Asked of `re` (`/` is only in the negations, a newline is a space).
+                hit = hit or re.fullmatch(_CATEGORIES[str(av)], chr(code)) is not None
             else:
                 return True
         return hit != negate
 
     try:
-        return items(sre_parse.parse(regex))
+        parsed = sre_parse.parse(regex)
+        flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags
+        return items(parsed, flags)
     except Exception:
         return True
 
@@ -264,7 +273,7 @@ def _without(sequence, flags, c, code):
                 alternatives = _class_without(item, flags, c, code)
                 if not alternatives:
                     raise Unsupported("the character itself")
-                item = _group([[alt] for alt in alternatives])
+                item = alternatives[0] if len(alternatives) == 1 else _group([[alt] for alt in alternatives])
             out.append(item)
         elif op == c.SUBPATTERN:
             group, add, remove, inner = av
@@ -398,6 +407,8 @@ def not_ending_in_slash(pieces):
     if last["kind"] == "static":
         return [] if last["text"].endswith("/") else [pieces]
     regex = last["converter"]["regex"]
+    if not can_match_slash(regex) and not re.fullmatch(regex, ""):
+        return [pieces]  # it never ends in `/`: as it is, so that it compares equal
     out = []
     restricted = not_ending_in_slash_regex(regex, False)
     if restricted is not None:
@@ -453,3 +464,112 @@ def merged(segments):
         else:
             out.append(piece)
     return out
+
+
+def _one_class_repeated(regex):
+    """`(flags, atom, low)` when `regex` is one character class repeated `low` (0 or 1)
+    or more times (`[^/]+`, `.*`, `(?s:.*)`), else None."""
+    sre_parse, c = regex_parser()
+    parsed = sre_parse.parse(regex)
+    flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags
+    items = list(parsed)
+    if len(items) == 1 and items[0][0] == c.SUBPATTERN and not items[0][1][0]:
+        _, add, remove, inner = items[0][1]
+        flags = (flags | add) & ~remove
+        items = list(inner)
+    if len(items) != 1 or items[0][0] != c.MAX_REPEAT:
+        return None
+    low, high, inner = items[0][1]
+    inner = list(inner)
+    if low > 1 or high != c.MAXREPEAT or len(inner) != 1 or inner[0][0] not in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
+        return None
+    return flags, inner[0], low
+
+
+def without_words_regex(regex, words):
+    """The Python regex of what `regex` fullmatches but the strings of `words`, for a
+    regex that is one character class repeated (`[^/]+`, `[a-z]*`: what a host or path
+    parameter usually is), or None for any other regex. Built on the words' trie: at each
+    prefix of a word, the prefix itself unless it is a word, each next letter of a word,
+    or any other letter of the class and then anything."""
+    sre_parse, c = regex_parser()
+    try:
+        repeated = _one_class_repeated(regex)
+        if repeated is None:
+            return None
+        flags, atom, low = repeated
+        words = [w for w in words if re.fullmatch(regex, w)]
+        trie = {}
+        for word in words:
+            node = trie
+            for ch in word:
+                node = node.setdefault(ch, {})
+            node[None] = True
+        any_text = _unparse([atom], c) + "*"
+
+        def branch(node, depth):
+            alternatives = []
+            for ch, child in node.items():
+                if ch is not None:
+                    alternatives.append(re.escape(ch) + branch(child, depth + 1))
+            others = [atom]
+            for ch in node:
+                if ch is None:
+                    continue
+                others = [part for item in others for part in (
+                    _class_without(item, flags, c, ord(ch)) if _atom_matches(item, flags, ch) else [item])]
+            alternatives += [_unparse([other], c) + any_text for other in others]
+            body = "|".join(alternatives)
+            if node.get(None) or depth < low:
+                return f"(?:{body})" if body else "(?!)"
+            return f"(?:{body})?"
+
+        return _flag_prefix(flags, c) + branch(trie, 0)
+    except (Unsupported, re.error, RecursionError):
+        return None
+
+
+def prefix_free_parts(regex, prefixes):
+    """What `regex` fullmatches that starts with none of `prefixes`, as parts `(text,
+    tail)`: the literal `text`, then what the Python regex `tail` matches (`""`: nothing
+    more), one part per proper start of a prefix (the prefixes' trie): there, the end, or
+    a letter of the class that no prefix goes on with and then anything. For a regex that
+    is one character class repeated (`.*`, `(?s:.*)`, `[^/]+`); None for any other.
+    Literal starts keep the parts cheap for nginx (each is a short regex after a literal,
+    where one regex of the whole trie needs a byte-level class at every branch)."""
+    sre_parse, c = regex_parser()
+    try:
+        repeated = _one_class_repeated(regex)
+        if repeated is None:
+            return None
+        flags, atom, low = repeated
+        trie = {}
+        for prefix in prefixes:
+            node = trie
+            for ch in prefix:
+                node = node.setdefault(ch, {})
+            node[None] = True
+        any_text = _unparse([atom], c) + "*"
+        parts = []
+
+        def walk(node, text, depth):
+            if node.get(None):
+                return  # a whole prefix: nothing that starts with it
+            others = [atom]
+            for ch in node:
+                others = [part for item in others for part in (
+                    _class_without(item, flags, c, ord(ch)) if _atom_matches(item, flags, ch) else [item])]
+            body = "|".join(_unparse([other], c) + any_text for other in others)
+            if body:
+                tail = f"(?:{body})" + ("?" if depth >= low else "")
+                parts.append((text, _flag_prefix(flags, c) + tail))
+            elif depth >= low:
+                parts.append((text, ""))
+            for ch, child in node.items():
+                if ch is not None and _atom_matches(atom, flags, ch):
+                    walk(child, text + ch, depth + 1)
+
+        walk(trie, "", 0)
+        return parts
+    except (Unsupported, re.error, RecursionError):
+        return None

@@ -341,4 +341,41 @@ mod tests {
         let err = parse_envelope("app", "hello").expect_err("error");
         assert!(matches!(err, SourceError::Protocol { .. }), "{err}");
     }
+
+    /// The regex algebra of `pieces.py`, checked against Python's `re` on every string of
+    /// up to five letters over an alphabet that holds each letter the regexes and the
+    /// words use, `/` and a newline.
+    #[test]
+    fn the_regex_helpers_agree_with_python_on_every_short_string() {
+        const CHECK: &str = r#"
+import itertools
+alphabet = "apib/x\n"
+strings = ["".join(t) for n in range(6) for t in itertools.product(alphabet, repeat=n)]
+for regex, words in [("[^/]+", ["api"]), ("[^/]+", ["api", "ap", "b"]), ("[a-z]*", ["x"]), (".*", ["ab"])]:
+    out = without_words_regex(regex, words)
+    for s in strings:
+        want = re.fullmatch(regex, s) is not None and s not in words
+        assert (re.fullmatch(out, s) is not None) == want, (regex, words, s)
+for regex, prefixes in [(".*", ["api/"]), (".*", ["api/", "ap/", "a/b/", "x"]), ("(?s:.*)", ["api/"]),
+                        ("[^/]+", ["api/", "ab"]), (".+", ["a"])]:
+    parts = prefix_free_parts(regex, prefixes)
+    for s in strings:
+        want = re.fullmatch(regex, s) is not None and not any(s.startswith(p) for p in prefixes)
+        got = any(s.startswith(t) and re.fullmatch(tail, s[len(t):]) is not None for t, tail in parts)
+        assert got == want, (regex, prefixes, s)
+for regex in ["[^/]+", ".*", "(?s:.*)", "[0-9]+", "(?:a|[b\n])*", "\\W+"]:
+    out = without_character_regex(regex, 0x0A)
+    for s in strings:
+        want = re.fullmatch(regex, s) is not None and "\n" not in s
+        assert (re.fullmatch(out, s) is not None) == want, (regex, s)
+    assert can_match_char(regex, 0x0A) == any("\n" in s for s in strings if re.fullmatch(regex, s)), regex
+"#;
+        Python::initialize();
+        Python::attach(|py| -> PyResult<()> {
+            let code = CString::new(format!("{HOST_SCRIPT}\n{CHECK}")).expect("no NUL");
+            PyModule::from_code(py, &code, c"pieces.py", c"_test_pieces")?;
+            Ok(())
+        })
+        .expect("every check holds");
+    }
 }

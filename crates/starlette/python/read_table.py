@@ -94,9 +94,10 @@ def convertor_name(convertor):
     return type(convertor).__name__
 
 
-def path_pieces(path, convertors, compiled, label):
-    """A route path as pieces, split the way Starlette's compile_path splits it, with
-    the convertors the route holds; checked against the regex Starlette compiled."""
+def path_pieces(path, convertors, compiled, label, host=False):
+    """A route path (or with `host` a Host pattern) as pieces, split the way Starlette's
+    compile_path splits it, with the convertors the route holds; checked against the regex
+    Starlette compiled."""
     from starlette.routing import PARAM_REGEX
 
     pieces, expected, pos = [], "^", 0
@@ -121,13 +122,20 @@ def path_pieces(path, convertors, compiled, label):
         })
         expected += re.escape(path[pos : m.start()]) + f"(?P<{name}>{regex})"
         pos = m.end()
-    if pos < len(path):
-        pieces.append(text(path[pos:]))  # noqa: F821
-    expected += re.escape(path[pos:]) + "$"
+    tail = path[pos:]
+    if host and not tail.endswith("]"):
+        tail = tail.rsplit(":", 1)[0]  # Starlette ignores a Host pattern's port
+    if tail:
+        pieces.append(text(tail))  # noqa: F821
+    expected += re.escape(tail) + "$"
     if compiled is not None and compiled.pattern != expected:
         raise Unreadable(
             f"route `{label}`: its regex `{compiled.pattern}` is not the one Starlette compiles from its path"
         )
+    if host:
+        # Starlette matches the request's host, lower-cased, case-insensitively; nginx's
+        # `$host` is lower case too.
+        pieces = [dict(p, text=p["text"].lower()) if p["kind"] == "static" else p for p in pieces]
     return merged(pieces)  # noqa: F821
 
 
@@ -212,16 +220,26 @@ class Walk:
     def __init__(self):
         self.routes = []
         self.seen = set()
+        self.paths = set()
 
     def add(self, route):
-        key = json.dumps([route["segments"], route["methods"], route["websocket"]], sort_keys=True)
-        if key not in self.seen:
-            self.seen.add(key)
-            self.routes.append(route)
+        key = json.dumps([route["segments"], route["methods"], route["websocket"], route["domain"]],
+                         sort_keys=True)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        path = json.dumps([route["segments"], route["websocket"], route["domain"]], sort_keys=True)
+        if path in self.paths and route["joins_allow"]:
+            # An earlier route with the same path matches first: a method neither accepts
+            # gets its 405, whose Allow lists its methods only.
+            route["joins_allow"] = False
+        self.paths.add(path)
+        self.routes.append(route)
 
 
-def route(endpoint, rule, segments, methods, websocket=False):
+def route(endpoint, rule, segments, methods, websocket=False, domain=None):
     return {
+        "domain": domain,
         "endpoint": endpoint,
         "rule": rule,
         "segments": merged(segments),  # noqa: F821
@@ -232,7 +250,34 @@ def route(endpoint, rule, segments, methods, websocket=False):
         "merge_slashes": False,
         "exact": True,
         "websocket": websocket,
+        # A plain request for a WebSocket route's path is Starlette's 404, whatever the
+        # method: the route lets its handshake (GET) through and answers no 405.
+        "joins_allow": not websocket,
     }
+
+
+def frontend_paths(router):
+    """The paths of FastAPI's frontend routes in `router` (its own and its included
+    routers'), joined with their prefixes by FastAPI itself."""
+    low = list(getattr(router, "_low_priority_routes", None) or [])
+    iterate = getattr(router, "_iter_low_priority_routes", None)
+    if iterate is not None:
+        low = list(iterate())
+    if not low:
+        return []
+    try:
+        from fastapi.routing import _join_frontend_paths
+    except ImportError:
+        raise Unreadable("FastAPI frontend routes of this FastAPI version are not read yet") from None
+    paths = []
+    for candidate in low:
+        group = getattr(candidate, "original_route", candidate)
+        prefix = getattr(candidate, "frontend_prefix", "")
+        routes = getattr(group, "routes", None)
+        if routes is None:
+            raise Unreadable(f"unknown low-priority route type {type(group).__name__} in the router")
+        paths += [_join_frontend_paths(prefix, route.path) for route in routes]
+    return paths
 
 
 def flat_routes(routes):
@@ -241,9 +286,7 @@ def flat_routes(routes):
     for entry in routes:
         candidates = getattr(entry, "effective_candidates", None)
         if candidates is not None and getattr(entry, "original_router", None) is not None:
-            low = entry.effective_low_priority_routes() if hasattr(entry, "effective_low_priority_routes") else []
-            if low:
-                raise Unreadable("FastAPI frontend routes (router.frontend) are not read yet")
+            # (Its frontend routes come with the including router's, frontend_paths.)
             yield from flat_routes(candidates())
         elif hasattr(entry, "original_route") and not hasattr(entry, "matches_with_prefix"):
             # FastAPI's effective route: a Starlette route with the prefix applied, or an
@@ -258,37 +301,55 @@ def leaf_methods(entry):
     return sorted(methods) if methods else None
 
 
-def read_router(router, prefix, rule_prefix, mounted, walk):
-    """Every route of `router`, whose paths follow `prefix` (pieces) in the request."""
-    from starlette.routing import Host, Mount, Router, WebSocketRoute
+def read_router(router, prefix, rule_prefix, mounted, walk, domain=None, outer=()):
+    """Every route of `router`, whose paths follow `prefix` (pieces) in the request, on
+    hosts matching `domain` (pieces; None: any host). `outer`: the mounts whose routers
+    decide alone before this router is reached (absolute prefix pieces and a label)."""
+    from starlette.routing import Host, Mount, WebSocketRoute
 
-    low = getattr(router, "_low_priority_routes", None)
-    if low:
-        raise Unreadable("FastAPI frontend routes (app.frontend) are not read yet")
-    mounts = []  # (relative prefix pieces, whether a router decides under it)
+    mounts = []  # (absolute prefix pieces, whether a router decides under it, label)
+    hosts = []  # (Host, its domain pieces) in order
     answered = []  # relative pieces of what an http request matches, for redirect_slashes
+    matchers = []  # the compiled path regexes of the router's http entries (Starlette's own)
 
     def place(pieces):
         return without_newline(pieces) if mounted else pieces
 
-    def shadowed(pieces, label, candidates):
-        for mount, decides, mount_label in candidates:
-            if not decides:
-                continue
-            seen = under_mount(pieces, mount)
-            if seen == "all":
-                return True
-            if seen == "some":
-                raise Unreadable(
-                    f"`{label}` overlaps the mount `{mount_label}` that decides before it: "
-                    "routewall cannot say which of its paths the mount leaves to it"
-                )
-        return False
+    def deciding():
+        return list(outer) + [(m, label) for m, decides, label in mounts if decides]
+
+    def settle(pieces, label, every_mount=False):
+        """The absolute pieces of relative `pieces` less what a mount before takes (any
+        mount of this router with `every_mount`: redirect_slashes never sees a path a
+        mount matches), as a list of piece lists (empty when one takes them all)."""
+        pieces = merged(prefix + place(pieces))  # noqa: F821
+        candidates = [(m, True, label) for m, label in outer] + mounts
+        seen = [(under_mount(pieces, m), decides, m, m_label) for m, decides, m_label in candidates]
+        if any(s == "all" and (decides or every_mount) for s, decides, _, _ in seen):
+            return []
+        overlapping = [(m, m_label) for s, decides, m, m_label in seen if s == "some" and decides]
+        if not overlapping:
+            return [pieces]
+        return without_mounts(pieces, overlapping, label)
+
+    def add(endpoint, rule, pieces, methods, websocket=False, every_mount=False):
+        """Adds the route of relative `pieces` unless mounts before take all its paths;
+        returns whether it did."""
+        parts = settle(pieces, rule, every_mount)
+        for part in parts:
+            walk.add(route(endpoint, rule, part, methods, websocket, domain))
+        return bool(parts)
 
     for entry in flat_routes(router.routes):
         if isinstance(entry, Host):
-            raise Unreadable(f"Host routes ({entry.host}) are not read yet")
-        path = getattr(entry, "path", None)
+            read_host(entry, hosts, domain, prefix, rule_prefix, mounted, walk, deciding())
+            continue
+        label = rule_prefix + (getattr(entry, "path", None) or "")
+        if hosts:
+            raise Unreadable(
+                f"`{label}` comes after the Host route `{hosts[0][0].host}`: Starlette matches it "
+                "only on the hosts no Host route before it matches, which routewall cannot say yet"
+            )
         if isinstance(entry, Mount):
             label = rule_prefix + entry.path + "/"
             compiled = path_pieces(entry.path + "/{path:path}", entry.param_convertors, entry.path_regex, label)
@@ -297,49 +358,204 @@ def read_router(router, prefix, rule_prefix, mounted, walk):
             mount = merged(mount + [text(before_rest["text"][:-1])])  # noqa: F821
             inner = mount_router(entry)
             decides = inner is not None
-            if shadowed(mount + [text("/")], label, mounts):  # noqa: F821
-                mounts.append((mount, decides, label))
+            absolute = merged(prefix + place(mount))  # noqa: F821
+            if not settle(mount + [text("/")], label):  # noqa: F821
+                mounts.append((absolute, decides, label))
                 continue
             if decides:
-                read_router(inner, prefix + place(mount), label.rstrip("/"), True, walk)
+                read_router(inner, absolute, label.rstrip("/"), True, walk, domain, deciding())
             else:
                 name = entry.name or type(entry.app).__name__
-                walk.add(route(f"{name} (mount)", label + "{path:path}",
-                               prefix + place(mount + [text("/"), mount_rest()]), None))  # noqa: F821
-            mounts.append((mount, decides, label))
+                add(f"{name} (mount)", label + "{path:path}", mount + [text("/"), mount_rest()], None)  # noqa: F821
+            mounts.append((absolute, decides, label))
             answered.append(mount + [text("/"), mount_rest()])  # noqa: F821
+            matchers.append(entry.path_regex)
             continue
+        path = getattr(entry, "path", None)
         if path is None or getattr(entry, "path_regex", None) is None:
             raise Unreadable(f"unknown route type {type(entry).__name__} in the router")
-        label = rule_prefix + path
         pieces = path_pieces(path, entry.param_convertors, entry.path_regex, label)
-        if shadowed(pieces, label, mounts):
-            continue
         websocket = isinstance(entry, WebSocketRoute) or type(entry).__name__ == "APIWebSocketRoute"
         endpoint = getattr(entry, "name", None) or label
-        methods = ["GET"] if websocket else leaf_methods(entry)
-        walk.add(route(endpoint, label, prefix + place(pieces), methods, websocket))
+        if not add(endpoint, label, pieces, ["GET"] if websocket else leaf_methods(entry), websocket):
+            continue
         if not websocket:
             answered.append(pieces)
-    if not getattr(router, "redirect_slashes", False):
+            matchers.append(entry.path_regex)
+    for path in frontend_paths(router):
+        # FastAPI's frontend routes (`app.frontend(path, directory=…)`), tried after
+        # everything else, redirect_slashes included: `path` and what is under `path/`
+        # (everything for `/`), answered like StaticFiles (an opaque app: every method
+        # reaches it, files and the index.html fallback decide).
+        rest = {"kind": "param", "name": "path", "converter": dict(mount_rest()["converter"], regex="(?s:.*)")}
+        if path == "/":
+            add("frontend /", rule_prefix + "/{path:path}", [text("/"), rest], None)  # noqa: F821
+        else:
+            add(f"frontend {path}", rule_prefix + path, [text(path)], None)  # noqa: F821
+            add(f"frontend {path}", rule_prefix + path + "/{path:path}", [text(path + "/"), rest], None)  # noqa: F821
+    if not getattr(router, "redirect_slashes", False) or hosts:
+        # With Host routes, the redirect applies only on the hosts none of them matches,
+        # which the model cannot say: those 307s are refused (never widened).
         return
-    every_mount = mounts
+    bases = [merged(pieces) for pieces in answered]  # noqa: F821
     for pieces in answered:
         base = merged(pieces)  # noqa: F821
         twins = slash_twins(base, True)  # noqa: F821 - a path that matches with one `/` more
         twins += [t + [slashes()] for t in not_ending_in_slash(base)]  # noqa: F821 - trailing `/`s less
         for twin in twins:
             twin = merged(twin)  # noqa: F821
-            if not twin:
+            if not twin or matched_first(twin, answered, matchers):
                 continue
+            twin = without_literal_paths(twin, answered)
+            if twin is None or twin in bases:
+                continue  # a route of its own: it decides
+            if twin[-1] == slashes() and merged(twin[:-1] + [text("/")]) in bases:  # noqa: F821
+                # `x/` is a route of its own (`/{name}` GET and `/{name}/` POST): the
+                # redirect takes `x//`, `x///`… only.
+                twin = twin[:-1] + [with_regex(slashes(), "//+")]  # noqa: F821
             label = rule_prefix + "".join(p["text"] if p["kind"] == "static" else "{" + p["name"] + "}" for p in twin)
-            if shadowed(twin, label + " (redirect_slashes)", every_mount):
-                continue
-            walk.add(route(f"{label} (redirect_slashes)", label, prefix + place(twin), None))
+            add(f"{label} (redirect_slashes)", label, twin, None, every_mount=True)
+
+
+def without_mounts(pieces, mounts, label):
+    """`pieces` less the paths under `mounts` (absolute prefix pieces, label) that may
+    take some of them, as piece lists: exact when the pieces are literal text and one
+    final parameter that is one class repeated (a catch-all `/{p:path}` after
+    `Mount("/api", …)`), whose values then start with none of the mounts' `prefix/`
+    (`prefix_free_parts`: one route per start of a prefix); refused otherwise."""
+    start, rest = literal_start(pieces)
+    words = []
+    for mount, mount_label in mounts:
+        prefix = literal_text(mount)
+        boundary = None if prefix is None else prefix + "/"
+        if boundary is None or not boundary.startswith(start) or len(rest) != 1:
+            raise Unreadable(
+                f"`{label}` overlaps the mount `{mount_label}` that decides before it: "
+                "routewall cannot say which of its paths the mount leaves to it"
+            )
+        words.append(boundary[len(start) :])
+    parts = prefix_free_parts(rest[0]["converter"]["regex"], words)  # noqa: F821
+    if parts is None:
+        raise Unreadable(
+            f"`{label}` overlaps the mounts {', '.join(f'`{m}`' for _, m in mounts)} that decide before it: "
+            "routewall cannot take their paths out of its last parameter"
+        )
+    head = pieces[:-1]
+    return [merged(head + [text(more)] + ([with_regex(rest[0], tail)] if tail else []))  # noqa: F821
+            for more, tail in parts]
+
+
+def without_literal_paths(twin, answered):
+    """`twin` (literal text and a final parameter) less the literal paths among
+    `answered`: a route matches those (for some method) before redirect_slashes could
+    (`/login/` of a POST route is its 405 for GET, not the redirect of `/login`'s
+    `/login/`); None when nothing is left."""
+    start, rest = literal_start(twin)
+    if len(rest) != 1:
+        return twin
+    words = [path[len(start) :] for path in map(literal_text, answered)
+             if path is not None and path.startswith(start)]
+    words = [w for w in words if re.fullmatch(rest[0]["converter"]["regex"], w)]
+    if not words:
+        return twin
+    regex = without_words_regex(rest[0]["converter"]["regex"], words)  # noqa: F821
+    if regex is None:
+        return twin  # README, "Starlette": --methods
+    return twin[:-1] + [with_regex(rest[0], regex)]  # noqa: F821
+
+
+def matched_first(twin, answered, matchers):
+    """Whether every path of `twin` is one a route of the router matches (its path, for
+    some method), so that the router never redirects it: the route decides, with its own
+    methods. Exact for a twin without parameters (asked of the routes' own regexes) and
+    for a twin inside a route's final `.*` (`/files/a/` of `/files/{p:path}`, anything
+    of a catch-all `/{p:path}`); any other twin is kept (README, "Starlette":
+    --methods)."""
+    literal = literal_text(twin)
+    if literal is not None:
+        return any(regex.match(literal) for regex in matchers)
+    return any(inside_final_rest(twin, pieces) for pieces in answered)
+
+
+def inside_final_rest(twin, pieces):
+    """Whether `pieces` ends in a `.*` whose start every path of `twin` reaches with
+    `pieces`' own head (and so matches every path of it without a newline)."""
+    last = pieces[-1] if pieces else None
+    if last is None or last["kind"] != "param" or last["converter"]["regex"] != _MOUNT_REST:
+        return False
+    head = pieces[:-1]
+    if twin[: len(head)] != head:
+        head_text = literal_text(head)
+        if head_text is None or not literal_start(twin)[0].startswith(head_text):
+            return False
+    # Paths with a newline (which `.` stops at) are left to the route too: Starlette may
+    # redirect those, the allowlist refuses them (the newline class, README).
+    return True
+
+
+def read_host(entry, hosts, domain, prefix, rule_prefix, mounted, walk, outer=()):
+    """A Host route: what its app answers, on the hosts its pattern matches. A host an
+    earlier Host route matches never reaches it: an earlier literal host is taken out of
+    this one's parameter (`api.example.org` before `{tenant}.example.org`)."""
+    if domain is not None:
+        raise Unreadable(f"the Host route `{entry.host}` is inside another Host route")
+    pieces = path_pieces(entry.host, entry.param_convertors, entry.host_regex, entry.host, host=True)
+    hosts.append((entry, pieces))
+    taken = []
+    for earlier, earlier_pieces in hosts[:-1]:
+        earlier_literal = literal_text(earlier_pieces)
+        if literal_text(pieces) is not None and earlier.host_regex.match(literal_text(pieces)):
+            return  # every host of it goes to the earlier one
+        if literal_text(pieces) is not None:
+            continue  # a name the earlier pattern does not match
+        if earlier_literal is not None and not entry.host_regex.match(earlier_literal):
+            continue
+        if earlier_literal is not None:
+            taken.append(earlier_literal)
+            continue
+        raise Unreadable(
+            f"the Host routes `{earlier.host}` and `{entry.host}` may match the same host: "
+            "Starlette gives it to the first, which routewall cannot say yet"
+        )
+    if taken:
+        pieces = without_hosts(pieces, taken, entry.host)
+    inner = mount_router(entry)
+    if inner is not None:
+        read_router(inner, prefix, rule_prefix, mounted, walk, pieces, outer)
+    else:
+        name = entry.name or type(entry.app).__name__
+        rest = {"kind": "param", "name": "path", "converter": dict(mount_rest()["converter"], regex="(?s:.*)")}
+        pieces_any = [text("/"), rest]  # noqa: F821
+        walk.add(route(f"{name} (host {entry.host})", rule_prefix + "/{path:path}",
+                       prefix + (without_newline(pieces_any) if mounted else pieces_any), None, False, pieces))
+
+
+def literal_text(pieces):
+    """The text of pieces without parameters, else None."""
+    return "".join(p["text"] for p in pieces) if all(p["kind"] == "static" for p in pieces) else None
+
+
+def without_hosts(pieces, hosts, label):
+    """Host pattern `pieces` (one parameter between literal text) less the literal
+    `hosts`: each taken out of the parameter's values."""
+    params = [i for i, p in enumerate(pieces) if p["kind"] == "param"]
+    if len(params) != 1:
+        raise Unreadable(f"the Host route `{label}` has several parameters and hosts before it that it matches")
+    i = params[0]
+    before = literal_text(pieces[:i]) or ""
+    after = literal_text(pieces[i + 1 :]) or ""
+    values = [h[len(before) : len(h) - len(after)] for h in hosts]
+    regex = without_words_regex(pieces[i]["converter"]["regex"], values)  # noqa: F821
+    if regex is None:
+        raise Unreadable(
+            f"the Host route `{label}`: routewall cannot take the hosts before it out of its parameter's regex"
+        )
+    return pieces[:i] + [with_regex(pieces[i], regex)] + pieces[i + 1 :]  # noqa: F821
 
 
 def mount_router(mount):
-    """The router that decides under `mount`, or None for an opaque ASGI app."""
+    """The router that decides under `mount` (or a Host route), or None for an opaque
+    ASGI app."""
     from starlette.routing import Router
 
     app = getattr(mount, "_base_app", mount.app)
@@ -364,6 +580,7 @@ def read_table(spec, working_dir, options):
     router = router_of(app, spec)
     walk = Walk()
     read_router(router, [text("")], "", False, walk)  # noqa: F821
+    hosted = any(r["domain"] is not None for r in walk.routes)
     framework = framework_version("starlette", "Starlette")  # noqa: F821
     if type(app).__module__.startswith("fastapi"):
         framework = f"{framework_version('fastapi', 'FastAPI')} ({framework})"  # noqa: F821
@@ -372,6 +589,8 @@ def read_table(spec, working_dir, options):
         "source": "starlette",
         "app": spec,
         "framework": framework,
+        # Host routes match the request's host without its port, lower-cased: nginx's $host.
+        "domain": {"kind": "host" if hosted else "any"},
         "routes": walk.routes,
         "blocked_query_keys": [],
     }
