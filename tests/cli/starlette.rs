@@ -109,6 +109,13 @@ fn host_routes_are_exact() {
     check(&report, "starlette hosts:app");
 }
 
+/// FastAPI's root_path set in code: every route under it and as it is, but what is under
+/// the root is the root's (`/svc/svc/inner`, not `/svc/inner`).
+#[test]
+fn root_path_is_exact() {
+    assert_exact("rooted:app");
+}
+
 /// A catch-all after mounted routers: everything but their prefixes, which they decide.
 #[test]
 fn catch_all_after_mounts_is_exact() {
@@ -254,7 +261,7 @@ fn apps_that_cannot_be_read_are_named() {
         ("api:nothing", "module `api` has no attribute `nothing`"),
         ("api", "uvicorn's notation"),
         ("factory:create_app", "is no Starlette or FastAPI app"),
-        ("overlap:app", "overlaps the mount `/api/`"),
+        ("overlap:app", "overlaps the mounts `/api/`"),
         (
             "overlap:after_host",
             "comes after the Host route `api.example.org`",

@@ -96,7 +96,7 @@ fn assert_app_exact(app: &str, templates: u64, routes: u64, methods: bool) {
 /// UI's FastAPI frontend routes; FastAPI 0.150, where the fixtures run 0.165.
 #[test]
 fn real_app_prefect_is_exact() {
-    assert_app_exact("prefect_site:app", 214, 369, false);
+    assert_app_exact("prefect_site:app", 214, 417, false);
 }
 
 /// gradio 6.31.0 mounted at /gradio (its own FastAPI app: included routers, `file=` and
@@ -119,7 +119,7 @@ fn real_app_marimo_is_exact() {
 /// convertors and a catch-all.
 #[test]
 fn real_app_dagster_is_exact() {
-    assert_app_exact("dagster_site:app", 31, 29, false);
+    assert_app_exact("dagster_site:app", 31, 92, false);
 }
 
 /// sqladmin 0.32.0 at /admin: a Starlette app mounted in a Starlette app, with StaticFiles
@@ -131,8 +131,16 @@ fn real_app_sqladmin_is_exact() {
 
 /// sqladmin with `--methods`: its routes' methods, 405s with the first matching route's
 /// `Allow` (sqladmin's exception handler drops the header; any 405 of nginx's then is its
-/// answer). The other real apps are not exact with `--methods` yet (README, "Starlette").
+/// answer). Prefect and gradio are not exact with `--methods` yet (README, "Starlette").
 #[test]
 fn real_app_sqladmin_is_exact_with_methods() {
     assert_app_exact("sqladmin_site:app", 18, 31, true);
+}
+
+/// dagster-webserver with `--methods`: POST-only routes with a `path` convertor before a
+/// GET catch-all, whose 405 lists the POST route's methods only (the catch-all's Allow
+/// contribution carved of them).
+#[test]
+fn real_app_dagster_is_exact_with_methods() {
+    assert_app_exact("dagster_site:app", 31, 92, true);
 }

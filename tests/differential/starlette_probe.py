@@ -277,7 +277,13 @@ def inner_newline(d):
     return probe.encode(d + "a\nb")
 
 
-MUTATIONS = probe.MUTATIONS + (trailing_slashes, one_more_slash, newline_then_slash, inner_newline)
+def append_letter(d):
+    """A mount's prefix boundary (`/apix` beside `/api`), a literal's longer twin."""
+    return probe.encode(d + "x")
+
+
+MUTATIONS = probe.MUTATIONS + (trailing_slashes, one_more_slash, newline_then_slash, inner_newline,
+                               append_letter)
 
 
 def generate_probes(all_templates, rng):
@@ -604,6 +610,10 @@ def run(args):
     started = time.monotonic()
     hosts = []
     all_templates = templates(router, hosts=hosts)
+    root = getattr(app, "root_path", "") or ""
+    if root:
+        # FastAPI's root_path: every route under it too, and the root alone.
+        all_templates += [(root,) + t for t in all_templates] + [(root,)]
     probes = generate_probes(all_templates, random.Random(args.seed))
     oracle = Oracle(app)
     with stubbed_routes():

@@ -529,14 +529,15 @@ def without_words_regex(regex, words):
         return None
 
 
-def prefix_free_parts(regex, prefixes):
-    """What `regex` fullmatches that starts with none of `prefixes`, as parts `(text,
-    tail)`: the literal `text`, then what the Python regex `tail` matches (`""`: nothing
-    more), one part per proper start of a prefix (the prefixes' trie): there, the end, or
-    a letter of the class that no prefix goes on with and then anything. For a regex that
-    is one character class repeated (`.*`, `(?s:.*)`, `[^/]+`); None for any other.
-    Literal starts keep the parts cheap for nginx (each is a short regex after a literal,
-    where one regex of the whole trie needs a byte-level class at every branch)."""
+def prefix_free_parts(regex, prefixes, words=()):
+    """What `regex` fullmatches that starts with none of `prefixes` and is none of
+    `words`, as parts `(text, tail)`: the literal `text`, then what the Python regex
+    `tail` matches (`""`: nothing more), one part per proper start of a prefix or word
+    (their trie): there, the end (unless a word ends there), or a letter of the class that
+    no prefix or word goes on with and then anything. For a regex that is one character
+    class repeated (`.*`, `(?s:.*)`, `[^/]+`); None for any other. Literal starts keep the
+    parts cheap for nginx (each is a short regex after a literal, where one regex of the
+    whole trie needs a byte-level class at every branch)."""
     sre_parse, c = regex_parser()
     try:
         repeated = _one_class_repeated(regex)
@@ -549,25 +550,32 @@ def prefix_free_parts(regex, prefixes):
             for ch in prefix:
                 node = node.setdefault(ch, {})
             node[None] = True
+        for word in words:
+            node = trie
+            for ch in word:
+                node = node.setdefault(ch, {})
+            node["$word"] = True
         any_text = _unparse([atom], c) + "*"
         parts = []
 
         def walk(node, text, depth):
             if node.get(None):
                 return  # a whole prefix: nothing that starts with it
+            letters = [ch for ch in node if ch is not None and ch != "$word"]
             others = [atom]
-            for ch in node:
+            for ch in letters:
                 others = [part for item in others for part in (
                     _class_without(item, flags, c, ord(ch)) if _atom_matches(item, flags, ch) else [item])]
             body = "|".join(_unparse([other], c) + any_text for other in others)
+            can_end = depth >= low and not node.get("$word")
             if body:
-                tail = f"(?:{body})" + ("?" if depth >= low else "")
+                tail = f"(?:{body})" + ("?" if can_end else "")
                 parts.append((text, _flag_prefix(flags, c) + tail))
-            elif depth >= low:
+            elif can_end:
                 parts.append((text, ""))
-            for ch, child in node.items():
-                if ch is not None and _atom_matches(atom, flags, ch):
-                    walk(child, text + ch, depth + 1)
+            for ch in letters:
+                if _atom_matches(atom, flags, ch):
+                    walk(node[ch], text + ch, depth + 1)
 
         walk(trie, "", 0)
         return parts

@@ -356,11 +356,13 @@ for regex, words in [("[^/]+", ["api"]), ("[^/]+", ["api", "ap", "b"]), ("[a-z]*
     for s in strings:
         want = re.fullmatch(regex, s) is not None and s not in words
         assert (re.fullmatch(out, s) is not None) == want, (regex, words, s)
-for regex, prefixes in [(".*", ["api/"]), (".*", ["api/", "ap/", "a/b/", "x"]), ("(?s:.*)", ["api/"]),
-                        ("[^/]+", ["api/", "ab"]), (".+", ["a"])]:
-    parts = prefix_free_parts(regex, prefixes)
+for regex, prefixes, words in [(".*", ["api/"], []), (".*", ["api/", "ap/", "a/b/", "x"], []),
+                               ("(?s:.*)", ["api/"], ["", "a", "xb", "api"]), ("[^/]+", ["api/", "ab"], ["p"]),
+                               (".+", ["a"], ["b"]), (".*", [], ["ab", "a"])]:
+    parts = prefix_free_parts(regex, prefixes, words)
     for s in strings:
-        want = re.fullmatch(regex, s) is not None and not any(s.startswith(p) for p in prefixes)
+        want = (re.fullmatch(regex, s) is not None and not any(s.startswith(p) for p in prefixes)
+                and s not in words)
         got = any(s.startswith(t) and re.fullmatch(tail, s[len(t):]) is not None for t, tail in parts)
         assert got == want, (regex, prefixes, s)
 for regex in ["[^/]+", ".*", "(?s:.*)", "[0-9]+", "(?:a|[b\n])*", "\\W+"]:

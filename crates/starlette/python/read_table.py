@@ -64,17 +64,17 @@ def load_app(spec, working_dir, factory):
 
 
 def router_of(app, spec):
-    """The router an ASGI app routes with: a Starlette or FastAPI app's, a Router itself,
-    or the one inside middleware that wraps an app (`.app`)."""
+    """The app that owns the router an ASGI app routes with (a Starlette or FastAPI app,
+    a Router itself, or either inside middleware that wraps it, `.app`) and the router."""
     from starlette.routing import Router
 
     seen = 0
     while True:
         if isinstance(app, Router):
-            return app
+            return app, app
         router = getattr(app, "router", None)
         if isinstance(router, Router):
-            return router
+            return app, router
         inner = getattr(app, "app", None)
         seen += 1
         if inner is None or seen > 20:
@@ -183,6 +183,8 @@ def under_mount(pieces, mount):
     need = boundary[len(start) :]
     if need == "/" and len(rest) == 1 and rest[0]["converter"]["regex"] == _SLASHES:
         return "all"  # `prefix` + slashes: the mount's
+    if len(rest) == 1 and not can_match_slash(rest[0]["converter"]["regex"]):  # noqa: F821
+        return "none"  # one parameter that never reaches the `/` after the prefix
     return "some"
 
 
@@ -310,6 +312,7 @@ def read_router(router, prefix, rule_prefix, mounted, walk, domain=None, outer=(
     mounts = []  # (absolute prefix pieces, whether a router decides under it, label)
     hosts = []  # (Host, its domain pieces) in order
     answered = []  # relative pieces of what an http request matches, for redirect_slashes
+    answered_methods = []  # their methods (None: any), aligned with `answered`
     matchers = []  # the compiled path regexes of the router's http entries (Starlette's own)
 
     def place(pieces):
@@ -332,13 +335,44 @@ def read_router(router, prefix, rule_prefix, mounted, walk, domain=None, outer=(
             return [pieces]
         return without_mounts(pieces, overlapping, label)
 
-    def add(endpoint, rule, pieces, methods, websocket=False, every_mount=False):
+    def add(endpoint, rule, pieces, methods, websocket=False, every_mount=False, joins_allow=True):
         """Adds the route of relative `pieces` unless mounts before take all its paths;
         returns whether it did."""
         parts = settle(pieces, rule, every_mount)
         for part in parts:
-            walk.add(route(endpoint, rule, part, methods, websocket, domain))
+            added = route(endpoint, rule, part, methods, websocket, domain)
+            added["joins_allow"] = added["joins_allow"] and joins_allow
+            walk.add(added)
         return bool(parts)
+
+    def add_carved(endpoint, rule, shape, others, methods, every_mount=False):
+        """Adds `shape` less what the routes `others` match (carve) where that, and what
+        mounts before take, can be said; else `shape` whole (exact for paths, not for
+        the methods of the paths the others match: README)."""
+        outside = outer_shapes()
+        parts = None if outside is None else carve(shape, others + outside)
+        if parts is not None and parts != [shape]:
+            # Carved of every route and mount of this router and of the mounts before
+            # it: no mount takes any of these paths.
+            for part in parts:
+                walk.add(route(endpoint, rule, merged(prefix + place(part)), methods, False, domain))  # noqa: F821
+            return
+        add(endpoint, rule, shape, methods, every_mount=every_mount)
+
+    def outer_shapes():
+        """The mounts before this router as its own prefix shapes (`api/` + `.*`), or None
+        when one is no literal prefix."""
+        start = literal_text(prefix)
+        if start is None:
+            return None
+        shapes = []
+        for mount, _ in outer:
+            text_ = literal_text(mount)
+            if text_ is None:
+                return None
+            if (text_ + "/").startswith(start + "/"):
+                shapes.append([text((text_ + "/")[len(start) :]), mount_rest()])  # noqa: F821
+        return shapes
 
     for entry in flat_routes(router.routes):
         if isinstance(entry, Host):
@@ -369,6 +403,7 @@ def read_router(router, prefix, rule_prefix, mounted, walk, domain=None, outer=(
                 add(f"{name} (mount)", label + "{path:path}", mount + [text("/"), mount_rest()], None)  # noqa: F821
             mounts.append((absolute, decides, label))
             answered.append(mount + [text("/"), mount_rest()])  # noqa: F821
+            answered_methods.append(None)
             matchers.append(entry.path_regex)
             continue
         path = getattr(entry, "path", None)
@@ -377,22 +412,41 @@ def read_router(router, prefix, rule_prefix, mounted, walk, domain=None, outer=(
         pieces = path_pieces(path, entry.param_convertors, entry.path_regex, label)
         websocket = isinstance(entry, WebSocketRoute) or type(entry).__name__ == "APIWebSocketRoute"
         endpoint = getattr(entry, "name", None) or label
-        if not add(endpoint, label, pieces, ["GET"] if websocket else leaf_methods(entry), websocket):
+        methods = ["GET"] if websocket else leaf_methods(entry)
+        # A 405 lists the first matching route's methods: where earlier routes match
+        # (for some method), this route's methods join no Allow list (carve).
+        # (An earlier route with the same methods sends the same Allow: left aside.)
+        differing = [a for a, m in zip(answered, answered_methods) if m != methods]
+        parts = carve(pieces, differing) if methods and not websocket else None
+        settled = None
+        if parts is not None and parts != [pieces]:
+            try:
+                settled = [p for part in parts for p in settle(part, label)]
+            except Unreadable:
+                settled = None  # the Allow stays the union (README)
+        if settled is not None:
+            if not add(endpoint, label, pieces, methods, websocket, joins_allow=False):
+                continue
+            for part in settled:
+                walk.add(route(endpoint, label, part, methods, websocket, domain))
+        elif not add(endpoint, label, pieces, methods, websocket):
             continue
         if not websocket:
             answered.append(pieces)
+            answered_methods.append(methods)
             matchers.append(entry.path_regex)
     for path in frontend_paths(router):
         # FastAPI's frontend routes (`app.frontend(path, directory=…)`), tried after
         # everything else, redirect_slashes included: `path` and what is under `path/`
         # (everything for `/`), answered like StaticFiles (an opaque app: every method
         # reaches it, files and the index.html fallback decide).
+        # What a route of the router matches (for some method) never reaches it: taken
+        # out where that can be said (carve).
         rest = {"kind": "param", "name": "path", "converter": dict(mount_rest()["converter"], regex="(?s:.*)")}
-        if path == "/":
-            add("frontend /", rule_prefix + "/{path:path}", [text("/"), rest], None)  # noqa: F821
-        else:
-            add(f"frontend {path}", rule_prefix + path, [text(path)], None)  # noqa: F821
-            add(f"frontend {path}", rule_prefix + path + "/{path:path}", [text(path + "/"), rest], None)  # noqa: F821
+        shapes = [[text("/"), rest]] if path == "/" else [[text(path)], [text(path + "/"), rest]]  # noqa: F821
+        for shape in shapes:
+            rule = rule_prefix + "".join(p["text"] if p["kind"] == "static" else "{path:path}" for p in shape)
+            add_carved(f"frontend {path}", rule, shape, answered, None)
     if not getattr(router, "redirect_slashes", False) or hosts:
         # With Host routes, the redirect applies only on the hosts none of them matches,
         # which the model cannot say: those 307s are refused (never widened).
@@ -414,34 +468,89 @@ def read_router(router, prefix, rule_prefix, mounted, walk, domain=None, outer=(
                 # redirect takes `x//`, `x///`… only.
                 twin = twin[:-1] + [with_regex(slashes(), "//+")]  # noqa: F821
             label = rule_prefix + "".join(p["text"] if p["kind"] == "static" else "{" + p["name"] + "}" for p in twin)
-            add(f"{label} (redirect_slashes)", label, twin, None, every_mount=True)
+            add_carved(f"{label} (redirect_slashes)", label, twin, answered, None, every_mount=True)
 
 
 def without_mounts(pieces, mounts, label):
     """`pieces` less the paths under `mounts` (absolute prefix pieces, label) that may
-    take some of them, as piece lists: exact when the pieces are literal text and one
-    final parameter that is one class repeated (a catch-all `/{p:path}` after
-    `Mount("/api", …)`), whose values then start with none of the mounts' `prefix/`
-    (`prefix_free_parts`: one route per start of a prefix); refused otherwise."""
+    take some of them, as piece lists. Exact in two shapes, refused otherwise:
+    * literal text and one final parameter that is one class repeated (a catch-all
+      `/{p:path}` after `Mount("/api", …)`): its values then start with none of the
+      mounts' `prefix/` (`prefix_free_parts`: one route per start of a prefix);
+    * literal text, a parameter that takes no `/`, then what starts with `/`
+      (`/{page}/+`, redirect_slashes' path of `/{page}`, under a mount `/svc`): the
+      parameter then takes none of the mounts' segments (`svc`)."""
     start, rest = literal_start(pieces)
+
+    def refuse():
+        return Unreadable(
+            f"`{label}` overlaps the mounts {', '.join(f'`{m}`' for _, m in mounts)} that decide before it: "
+            "routewall cannot say which of its paths they leave to it"
+        )
+
     words = []
-    for mount, mount_label in mounts:
+    for mount, _ in mounts:
         prefix = literal_text(mount)
         boundary = None if prefix is None else prefix + "/"
-        if boundary is None or not boundary.startswith(start) or len(rest) != 1:
-            raise Unreadable(
-                f"`{label}` overlaps the mount `{mount_label}` that decides before it: "
-                "routewall cannot say which of its paths the mount leaves to it"
-            )
+        if boundary is None or not boundary.startswith(start):
+            raise refuse()
         words.append(boundary[len(start) :])
-    parts = prefix_free_parts(rest[0]["converter"]["regex"], words)  # noqa: F821
+    if len(rest) == 1:
+        parts = prefix_free_parts(rest[0]["converter"]["regex"], words)  # noqa: F821
+        if parts is None:
+            raise refuse()
+        head = pieces[:-1]
+        return [merged(head + [text(more)] + ([with_regex(rest[0], tail)] if tail else []))  # noqa: F821
+                for more, tail in parts]
+    first, after = rest[0], rest[1:]
+    starts_with_slash = (after[0]["kind"] == "static" and after[0]["text"].startswith("/")) or (
+        after[0]["kind"] == "param" and after[0]["converter"]["regex"] in ("/+", "//+"))
+    segments = [w[:-1] for w in words]
+    if (first["kind"] != "param" or can_match_slash(first["converter"]["regex"])  # noqa: F821
+            or not starts_with_slash or any("/" in segment for segment in segments)):
+        raise refuse()
+    regex = without_words_regex(first["converter"]["regex"], segments)  # noqa: F821
+    if regex is None:
+        raise refuse()
+    return [pieces[: len(pieces) - len(rest)] + [with_regex(first, regex)] + after]  # noqa: F821
+
+
+def carve(pieces, others):
+    """`pieces` less the paths of `others` (a router's routes, relative pieces), where
+    that can be said: the other routes that are literal paths (`/docs`) or a literal and
+    a final `.*` (`/files/{p:path}`, a mount's `prefix/…`) are taken out of `pieces` made
+    of a literal and one final parameter that is one class repeated (`prefix_free_parts`)
+    or of a literal alone. None when some other route may overlap in another way (then
+    nothing is taken out: README, "Starlette": --methods)."""
+    words, prefixes, unknown = [], [], False
+    for other in others:
+        literal = literal_text(other)
+        if literal is not None:
+            words.append(literal)
+            continue
+        last = other[-1]
+        head = literal_text(other[:-1])
+        if last["kind"] == "param" and last["converter"]["regex"] == _MOUNT_REST and head is not None:
+            prefixes.append(head)
+        else:
+            unknown = True
+    start, rest = literal_start(pieces)
+    if not rest:
+        if start in words or any(start.startswith(p) for p in prefixes):
+            return []
+        return None if unknown else [pieces]
+    if any(start.startswith(p) for p in prefixes):
+        return []
+    if len(rest) != 1 or unknown:
+        return None
+    words = [w[len(start) :] for w in words if w.startswith(start)]
+    prefixes = [p[len(start) :] for p in prefixes if p.startswith(start)]
+    if not words and not prefixes:
+        return [pieces]
+    parts = prefix_free_parts(rest[0]["converter"]["regex"], prefixes, words)  # noqa: F821
     if parts is None:
-        raise Unreadable(
-            f"`{label}` overlaps the mounts {', '.join(f'`{m}`' for _, m in mounts)} that decide before it: "
-            "routewall cannot take their paths out of its last parameter"
-        )
-    head = pieces[:-1]
-    return [merged(head + [text(more)] + ([with_regex(rest[0], tail)] if tail else []))  # noqa: F821
+        return None
+    return [merged(pieces[:-1] + [text(more)] + ([with_regex(rest[0], tail)] if tail else []))  # noqa: F821
             for more, tail in parts]
 
 
@@ -567,6 +676,23 @@ def mount_router(mount):
     return None
 
 
+def root_redirects(router, root):
+    """Whether the request for the root_path alone (route path "") gets redirect_slashes'
+    307 to `root/`: asked of the routes themselves, as the router asks them."""
+    from starlette.routing import Match
+
+    if not getattr(router, "redirect_slashes", False):
+        return False
+    for method in ("GET", "POST"):
+        scope = {"type": "http", "method": method, "path": root, "root_path": root, "headers": []}
+        if any(entry.matches(dict(scope))[0] != Match.NONE for entry in router.routes):
+            return False  # a route matches "" itself (it decides)
+        redirect = dict(scope, path=root + "/")
+        if any(entry.matches(dict(redirect))[0] != Match.NONE for entry in router.routes):
+            return True
+    return False
+
+
 def read_table(spec, working_dir, options):
     """The host's entry point: the route table of the ASGI app `spec` names."""
     factory = options.pop("factory", "") == "true"
@@ -577,9 +703,27 @@ def read_table(spec, working_dir, options):
     except ImportError:
         raise AppError("Starlette is not installed in the app's environment") from None  # noqa: F821
     app = load_app(spec, working_dir, factory)
-    router = router_of(app, spec)
+    owner, router = router_of(app, spec)
     walk = Walk()
-    read_router(router, [text("")], "", False, walk)  # noqa: F821
+    root = getattr(owner, "root_path", "") if type(owner).__module__.startswith("fastapi") else ""
+    if root:
+        # FastAPI(root_path=R) puts R in every request's scope: Starlette then routes
+        # `R/rest` as `/rest` and R itself as "" (redirect_slashes' `R/`), and any other
+        # path as it is: the app twice, the second time as if R were a mount before it.
+        if not root.startswith("/") or root.endswith("/") or "{" in root:
+            raise Unreadable(f"root_path `{root}` is not a plain prefix (`/api`)")
+        read_router(router, [text(root)], root, False, walk)  # noqa: F821
+        if root_redirects(router, root):
+            walk.add(route(f"{root} (redirect_slashes)", root, [text(root)], None))  # noqa: F821
+        read_router(router, [], "", False, walk, outer=[([text(root)], f"root_path {root}")])  # noqa: F821
+        if not root_redirects(router, root) and any(
+            getattr(entry, "path_regex", None) is not None and entry.path_regex.match(root) for entry in router.routes
+        ):
+            # R alone is the route path "", which no route takes: the route that matches
+            # R's text must not let it through, which routewall cannot say yet.
+            raise Unreadable(f"a route matches the root_path `{root}` itself, which the app routes as \"\"")
+    else:
+        read_router(router, [], "", False, walk)
     hosted = any(r["domain"] is not None for r in walk.routes)
     framework = framework_version("starlette", "Starlette")  # noqa: F821
     if type(app).__module__.startswith("fastapi"):
