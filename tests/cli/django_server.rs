@@ -12,7 +12,7 @@ use crate::support::{Nginx, UNMERGED, get, nginx_binary, stderr};
 /// serves itself (ACME challenges, which no probe asks for) and the app location. The app
 /// is a `proxy_pass` to a 200 stub: a location that only `return`s is nginx's own to
 /// `--nginx-conf`, and would be let through whole.
-fn server_body(out: &Path, app_port: u16) -> String {
+pub(crate) fn server_body(out: &Path, app_port: u16) -> String {
     let o = out.display();
     format!(
         "include {o}/server.conf;\nlocation ^~ /.well-known/acme-challenge/ {{ return 200 \"acme-proof\\n\"; }}\nlocation / {{ proxy_pass http://127.0.0.1:{app_port}; }}\n"
@@ -23,7 +23,7 @@ fn server_body(out: &Path, app_port: u16) -> String {
 /// http-level settings, `http.conf` included in `http { }`, the server body included in
 /// the server): `generate --nginx-conf` reads its locations and tests it with `nginx -t`
 /// (which binds no port) over the new files.
-fn whole_config(dir: &Path, out: &Path, body: &Path) -> String {
+pub(crate) fn whole_config(dir: &Path, out: &Path, body: &Path) -> String {
     let (d, o, b) = (dir.display(), out.display(), body.display());
     format!(
         "pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    include {o}/http.conf;\n    server {{\n        listen 127.0.0.1:8080;\n        server_name localhost;\n        merge_slashes off;\n        include {b};\n    }}\n}}\n"

@@ -282,3 +282,73 @@ fn apps_that_cannot_be_read_are_named() {
         assert!(!out.path().join("location.conf").exists(), "{app}");
     }
 }
+
+/// The FastAPI fixture in the seed tool's layout (`--layout server`), set up as the
+/// Django one is (tests/cli/django_server.rs): routewall's check first in a server that
+/// also has a location nginx serves itself.
+#[test]
+fn fastapi_app_is_exact_in_the_server_layout() {
+    use crate::django_server::{server_body, whole_config};
+    use crate::support::nginx_binary;
+
+    let app = Nginx::start("", "        location / { return 200 \"passed\\n\"; }");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("routewall");
+    let body = dir.path().join("site.conf");
+    std::fs::write(&body, server_body(&out, app.port)).expect("write the server body");
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, whole_config(dir.path(), &out, &body)).expect("write nginx.conf");
+    let nginx_bin = nginx_binary();
+    let generated = generate_to(
+        "starlette",
+        "api:app",
+        &out,
+        &[
+            "--layout",
+            "server",
+            "--nginx-conf",
+            conf.to_str().expect("utf-8"),
+            "--server-binary",
+            nginx_bin.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let nginx = Nginx::start(
+        &format!("    include {}/http.conf;", out.display()),
+        &format!("        include {};\n{UNMERGED}", body.display()),
+    );
+    check(
+        &probe("api:app", nginx.port),
+        "starlette api:app --layout server",
+    );
+}
+
+/// `routewall check` on a Starlette app: up to date right after generate, and the drift
+/// named route by route when the app changes (the plain app has other routes).
+#[test]
+fn check_reports_drift_of_a_starlette_app() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let check_as = |app: &str, extra: &[&str]| {
+        let mut args = vec![
+            "check", "--source", "fastapi", "--app", app, "--target", "nginx",
+        ];
+        args.extend(["--output", out.path().to_str().expect("utf-8")]);
+        args.extend_from_slice(extra);
+        routewall(&app_dir(), &args)
+    };
+    assert!(
+        generate_to("fastapi", "api:app", out.path(), &[])
+            .status
+            .success()
+    );
+    let same = check_as("api:app", &[]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(stderr(&same).contains("up to date"), "{}", stderr(&same));
+    let drift = check_as("plain:app", &[]);
+    assert_eq!(drift.status.code(), Some(1), "{}", stderr(&drift));
+    assert!(
+        stderr(&drift).contains("+ /prices/{value:float}"),
+        "{}",
+        stderr(&drift)
+    );
+}
