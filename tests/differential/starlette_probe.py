@@ -484,11 +484,11 @@ class Oracle:
         self.statuses[status] += 1
         if status not in (404, 405):
             return "pass"
+        if method == "GET" and self.loop.run_until_complete(self._websocket(raw, host)):
+            return "pass"  # a WebSocket route's handshake (nginx cannot tell it apart)
         if status == 405:
             allow = ",".join(v.decode() for k, v in headers if k.lower() == b"allow")
             return f"405 {','.join(sorted(m.strip() for m in allow.split(',') if m.strip()))}"
-        if method == "GET" and self.loop.run_until_complete(self._websocket(raw, host)):
-            return "pass"
         return 404
 
 

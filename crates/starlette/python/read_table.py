@@ -517,41 +517,78 @@ def without_mounts(pieces, mounts, label):
 
 def carve(pieces, others):
     """`pieces` less the paths of `others` (a router's routes, relative pieces), where
-    that can be said: the other routes that are literal paths (`/docs`) or a literal and
-    a final `.*` (`/files/{p:path}`, a mount's `prefix/…`) are taken out of `pieces` made
-    of a literal and one final parameter that is one class repeated (`prefix_free_parts`)
-    or of a literal alone. None when some other route may overlap in another way (then
-    nothing is taken out: README, "Starlette": --methods)."""
-    words, prefixes, unknown = [], [], False
-    for other in others:
-        literal = literal_text(other)
-        if literal is not None:
-            words.append(literal)
-            continue
-        last = other[-1]
-        head = literal_text(other[:-1])
-        if last["kind"] == "param" and last["converter"]["regex"] == _MOUNT_REST and head is not None:
-            prefixes.append(head)
-        else:
-            unknown = True
-    start, rest = literal_start(pieces)
-    if not rest:
-        if start in words or any(start.startswith(p) for p in prefixes):
-            return []
-        return None if unknown else [pieces]
-    if any(start.startswith(p) for p in prefixes):
-        return []
-    if len(rest) != 1 or unknown:
+    that can be said: `pieces` is literal (asked of each route's pattern), or ends in one
+    parameter that is one class repeated after a head of its own; another route that shares that head (the same
+    pieces, parameters included) and goes on with literal text (`/input/filter` beside
+    `/input/{key}`) or literal text and a final `.*` (`/files/{p:path}`, a mount's
+    `prefix/…`) is taken out of that parameter (`prefix_free_parts`); another whose
+    literal start parts from `pieces`' is left aside. None when some other route may
+    overlap in another way (then nothing is taken out: README, "Starlette": --methods)."""
+    literal = literal_text(pieces)
+    if literal is not None:
+        # A literal path: asked of each route's own pattern.
+        return [] if any(re.fullmatch(pieces_regex(other), literal) for other in others) else [pieces]
+    last = pieces[-1]
+    if last["kind"] != "param":
         return None
-    words = [w[len(start) :] for w in words if w.startswith(start)]
-    prefixes = [p[len(start) :] for p in prefixes if p.startswith(start)]
+    head = pieces[:-1]
+    fixed, tail_text = (head[:-1], head[-1]["text"]) if head and head[-1]["kind"] == "static" else (head, "")
+    words, prefixes = [], []
+    whole = pieces_regex(pieces)
+    for other in others:
+        if parts_from(other, pieces):
+            continue
+        other_literal = literal_text(other)
+        if other_literal is not None:
+            # A literal path: asked of `pieces`' own pattern.
+            if not re.fullmatch(whole, other_literal):
+                continue
+            head_text = literal_text(head)
+            if head_text is None or not other_literal.startswith(head_text):
+                return None
+            words.append(other_literal[len(head_text) :])
+            continue
+        if other[: len(fixed)] != fixed:
+            return None
+        rest = other[len(fixed) :]
+        if not rest:
+            if tail_text or not re.fullmatch(last["converter"]["regex"], ""):
+                continue  # it ends where `pieces` goes on
+            return None
+        if rest[0]["kind"] != "static" or not rest[0]["text"].startswith(tail_text):
+            if rest[0]["kind"] == "static" and not tail_text.startswith(rest[0]["text"]):
+                continue  # parts at this text
+            if rest[0]["kind"] == "static" and len(rest) == 1:
+                continue  # it ends inside the text `pieces` goes on with
+            return None
+        remainder = rest[0]["text"][len(tail_text) :]
+        after = rest[1:]
+        if not after:
+            words.append(remainder)
+        elif len(after) == 1 and after[0]["kind"] == "param" and after[0]["converter"]["regex"] == _MOUNT_REST:
+            prefixes.append(remainder)
+        else:
+            return None
     if not words and not prefixes:
         return [pieces]
-    parts = prefix_free_parts(rest[0]["converter"]["regex"], prefixes, words)  # noqa: F821
+    parts = prefix_free_parts(last["converter"]["regex"], prefixes, words)  # noqa: F821
     if parts is None:
         return None
-    return [merged(pieces[:-1] + [text(more)] + ([with_regex(rest[0], tail)] if tail else []))  # noqa: F821
+    return [merged(head + [text(more)] + ([with_regex(last, tail)] if tail else []))  # noqa: F821
             for more, tail in parts]
+
+
+def pieces_regex(pieces):
+    """The Python regex of a route's pieces (literal text escaped, parameters' regexes)."""
+    return "".join(re.escape(p["text"]) if p["kind"] == "static" else f"(?:{p['converter']['regex']})"
+                   for p in pieces)
+
+
+def parts_from(one, other):
+    """Whether the literal starts of two routes part (neither is a start of the other):
+    they share no path."""
+    a, b = literal_start(one)[0], literal_start(other)[0]
+    return not (a.startswith(b) or b.startswith(a))
 
 
 def without_literal_paths(twin, answered):
