@@ -96,7 +96,7 @@ fn assert_app_exact(app: &str, templates: u64, routes: u64, methods: bool) {
 /// UI's FastAPI frontend routes; FastAPI 0.150, where the fixtures run 0.165.
 #[test]
 fn real_app_prefect_is_exact() {
-    assert_app_exact("prefect_site:app", 214, 417, false);
+    assert_app_exact("prefect_site:app", 214, 424, false);
 }
 
 /// gradio 6.31.0 mounted at /gradio (its own FastAPI app: included routers, `file=` and

@@ -524,6 +524,8 @@ def carve(pieces, others):
     `prefix/…`) is taken out of that parameter (`prefix_free_parts`); another whose
     literal start parts from `pieces`' is left aside. None when some other route may
     overlap in another way (then nothing is taken out: README, "Starlette": --methods)."""
+    pieces = merged(pieces)  # noqa: F821
+    others = [merged(other) for other in others]  # noqa: F821
     literal = literal_text(pieces)
     if literal is not None:
         # A literal path: asked of each route's own pattern.
