@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::differential::check_classes;
+use crate::differential::{check_classes, count, summarize};
 use crate::starlette::{CLASSES, PRICED};
 use crate::support::{Nginx, UNMERGED, repo};
 
@@ -25,11 +25,10 @@ fn realapps_venv() -> PathBuf {
     venv
 }
 
-/// Generates the allowlist of `module:app` in tests/realapps/starlette, checks that the
-/// pinned packages still give `templates` routes (as the probe counts them: endpoints and
-/// mounts) and `routes` routes in the table (with redirect_slashes' paths), and runs the
-/// differential test through nginx; with `methods`, `--methods` on both sides too.
-fn assert_app_exact(app: &str, templates: u64, routes: u64, methods: bool) {
+/// Generates the allowlist of `module:app` in tests/realapps/starlette and runs the
+/// differential test through nginx (with `methods`, `--methods` on both sides too): the
+/// probe's report and the number of routes read.
+fn differential(app: &str, methods: bool) -> (Value, u64) {
     let dir = repo().join("tests/realapps/starlette");
     let venv = realapps_venv();
     let out = tempfile::tempdir().expect("tempdir");
@@ -79,6 +78,14 @@ fn assert_app_exact(app: &str, templates: u64, routes: u64, methods: bool) {
         String::from_utf8_lossy(&result.stderr)
     );
     let report: Value = serde_json::from_slice(&result.stdout).expect("JSON");
+    (report, got)
+}
+
+/// [`differential`], then checks that the pinned packages still give `templates` routes (as
+/// the probe counts them: endpoints and mounts) and `routes` routes in the table (with
+/// redirect_slashes' paths), and that the app is exact.
+fn assert_app_exact(app: &str, templates: u64, routes: u64, methods: bool) {
+    let (report, got) = differential(app, methods);
     let label = format!(
         "starlette {app} ({templates} routes){}",
         if methods { " --methods" } else { "" }
@@ -143,4 +150,25 @@ fn real_app_sqladmin_is_exact_with_methods() {
 #[test]
 fn real_app_dagster_is_exact_with_methods() {
     assert_app_exact("dagster_site:app", 31, 92, true);
+}
+
+/// The README's `--methods` figures for the real apps that are not exact with it yet
+/// (Prefect: `Allow` lists a later route's methods too; gradio: false allows where a
+/// redirect path meets a route of another shape), printed as the other rows are. Ignored:
+/// a measurement (`cargo test --test cli -- --ignored methods_figures`), whose one promise
+/// it checks is that Prefect gets no false allow.
+#[test]
+#[ignore]
+fn methods_figures_of_the_apps_not_exact_yet() {
+    for app in ["prefect_site:app", "gradio_site:app"] {
+        let (report, _) = differential(app, true);
+        let line = summarize(
+            &format!("starlette {app} --methods (not exact yet)"),
+            &report,
+        );
+        println!("{line}");
+        if app.starts_with("prefect") {
+            assert_eq!(count(&report, "canonical", "false_allows"), 0, "{line}");
+        }
+    }
 }

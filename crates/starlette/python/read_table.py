@@ -216,8 +216,14 @@ def mount_rest():
     }
 
 
+def any_rest():
+    """The parameter for any rest of a path, newlines included (what an opaque app under
+    a Host route or a frontend route takes)."""
+    return {"kind": "param", "name": "path", "converter": dict(mount_rest()["converter"], regex="(?s:.*)")}
+
+
 class Walk:
-    """The routes read so far, and what was left out (for the report)."""
+    """The routes read so far, each once, and the paths seen (for `joins_allow`)."""
 
     def __init__(self):
         self.routes = []
@@ -442,7 +448,7 @@ def read_router(router, prefix, rule_prefix, mounted, walk, domain=None, outer=(
         # reaches it, files and the index.html fallback decide).
         # What a route of the router matches (for some method) never reaches it: taken
         # out where that can be said (carve).
-        rest = {"kind": "param", "name": "path", "converter": dict(mount_rest()["converter"], regex="(?s:.*)")}
+        rest = any_rest()
         shapes = [[text("/"), rest]] if path == "/" else [[text(path)], [text(path + "/"), rest]]  # noqa: F821
         for shape in shapes:
             rule = rule_prefix + "".join(p["text"] if p["kind"] == "static" else "{path:path}" for p in shape)
@@ -672,8 +678,7 @@ def read_host(entry, hosts, domain, prefix, rule_prefix, mounted, walk, outer=()
         read_router(inner, prefix, rule_prefix, mounted, walk, pieces, outer)
     else:
         name = entry.name or type(entry.app).__name__
-        rest = {"kind": "param", "name": "path", "converter": dict(mount_rest()["converter"], regex="(?s:.*)")}
-        pieces_any = [text("/"), rest]  # noqa: F821
+        pieces_any = [text("/"), any_rest()]  # noqa: F821
         walk.add(route(f"{name} (host {entry.host})", rule_prefix + "/{path:path}",
                        prefix + (without_newline(pieces_any) if mounted else pieces_any), None, False, pieces))
 
